@@ -1,0 +1,439 @@
+#include "simulatedservice.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sb::sim {
+
+namespace {
+
+constexpr Duration terminatedVisibleFor = std::chrono::seconds(60);
+constexpr qsizetype samplesKept = 3600;
+// The z-score of the 99th percentile of a normal distribution.
+constexpr double z99 = 2.3263478740;
+
+double normalCdf(double x)
+{
+    return 0.5 * std::erfc(-x / std::sqrt(2.0));
+}
+
+} // namespace
+
+SimulatedService::SimulatedService(ServiceSettings settings, quint64 seed, TimePoint start)
+    : m_settings(std::move(settings)), m_random(seed), m_activeVersion(m_settings.activeVersion)
+{
+    bool anyWeight = false;
+    for (const VersionSettings &version : m_settings.versions) {
+        VersionState &state = m_versions[version.version];
+        state.behaviour = version;
+        state.desired = version.instances;
+        anyWeight |= version.weightPercent.has_value();
+    }
+    if (anyWeight) {
+        QMap<QString, double> weights;
+        for (const VersionSettings &version : m_settings.versions)
+            weights.insert(version.version, version.weightPercent.value_or(0));
+        m_weights = weights;
+    } else if (!m_activeVersion.isEmpty()) {
+        QMap<QString, double> weights;
+        for (const VersionSettings &version : m_settings.versions)
+            weights.insert(version.version, version.version == m_activeVersion ? 100 : 0);
+        m_weights = weights;
+    }
+    // The fleet the workspace describes is already up when the console opens.
+    for (const VersionSettings &version : m_settings.versions) {
+        for (int i = 0; i < version.instances; ++i)
+            startInstance(version.version, start, true);
+    }
+    m_lastShares = effectiveShares();
+}
+
+QString SimulatedService::newInstanceId()
+{
+    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    std::uniform_int_distribution<int> pick(0, int(sizeof(alphabet)) - 2);
+    for (;;) {
+        QString suffix;
+        for (int i = 0; i < 5; ++i)
+            suffix.append(QLatin1Char(alphabet[pick(m_random)]));
+        QString id = m_settings.service.name + QLatin1Char('-') + suffix;
+        if (!m_usedIds.contains(id)) {
+            m_usedIds.insert(id, true);
+            return id;
+        }
+    }
+}
+
+QString SimulatedService::pickZone(const QString &version) const
+{
+    // Spread each version evenly across zones, as a topology spread constraint would.
+    QString best;
+    int bestCount = std::numeric_limits<int>::max();
+    for (const QString &zone : m_settings.zones) {
+        int count = 0;
+        for (const SimInstance &i : m_instances) {
+            count += i.instance.version == version && i.instance.zone == zone
+                     && isLive(i.instance.state);
+        }
+        if (count < bestCount) {
+            best = zone;
+            bestCount = count;
+        }
+    }
+    return best;
+}
+
+void SimulatedService::startInstance(const QString &version, TimePoint now, bool alreadyReady)
+{
+    SimInstance sim;
+    sim.instance.id = newInstanceId();
+    sim.instance.version = version;
+    sim.instance.zone = pickZone(version);
+    if (alreadyReady) {
+        // Up for a while already: somewhere in the last two hours.
+        std::uniform_int_distribution<qint64> age(60, 7200);
+        sim.instance.state = InstanceState::Ready;
+        sim.instance.since = now - std::chrono::seconds(age(m_random));
+    } else {
+        const qint64 jitter = m_settings.startupJitter.count();
+        std::uniform_int_distribution<qint64> spread(-jitter, jitter);
+        sim.instance.state = InstanceState::Starting;
+        sim.instance.since = now;
+        sim.readyAt = now + std::max(Duration(1000), m_settings.startup + Duration(spread(m_random)));
+    }
+    const auto at = std::lower_bound(m_instances.begin(), m_instances.end(), sim.instance.id,
+                                     [](const SimInstance &i, const QString &id) {
+                                         return i.instance.id < id;
+                                     });
+    m_instances.insert(at, sim);
+}
+
+void SimulatedService::setState(SimInstance &sim, InstanceState state, TimePoint now)
+{
+    sim.instance.state = state;
+    sim.instance.since = now;
+    if (state == InstanceState::Draining)
+        sim.leaveAt = now + m_settings.drain;
+    else if (state == InstanceState::Failed)
+        sim.leaveAt = now + m_settings.replaceAfter;
+    else if (state == InstanceState::Terminated)
+        sim.forgetAt = now + terminatedVisibleFor;
+}
+
+int SimulatedService::readyCount(const QString &version) const
+{
+    int count = 0;
+    for (const SimInstance &sim : m_instances)
+        count += sim.instance.version == version && sim.instance.state == InstanceState::Ready;
+    return count;
+}
+
+bool SimulatedService::reconcile(TimePoint now)
+{
+    bool changed = false;
+    for (auto it = m_versions.begin(); it != m_versions.end(); ++it) {
+        const QString &version = it.key();
+        // Failed instances hold their slot until they are replaced, as a crashed pod does.
+        QList<SimInstance *> holding;
+        for (SimInstance &sim : m_instances) {
+            const InstanceState s = sim.instance.state;
+            if (sim.instance.version == version
+                && (s == InstanceState::Starting || s == InstanceState::Ready || s == InstanceState::Failed))
+                holding.append(&sim);
+        }
+        const int surplus = int(holding.size()) - it->desired;
+        if (surplus < 0) {
+            for (int i = 0; i < -surplus; ++i)
+                startInstance(version, now, false);
+            changed = true;
+        } else if (surplus > 0) {
+            // Retire the least useful first: failed, then starting, then the newest ready.
+            auto rank = [](const SimInstance *sim) {
+                switch (sim->instance.state) {
+                case InstanceState::Failed: return 0;
+                case InstanceState::Starting: return 1;
+                default: return 2;
+                }
+            };
+            std::stable_sort(holding.begin(), holding.end(), [&](const SimInstance *a, const SimInstance *b) {
+                if (rank(a) != rank(b))
+                    return rank(a) < rank(b);
+                return a->instance.since > b->instance.since;
+            });
+            for (int i = 0; i < surplus; ++i) {
+                SimInstance *sim = holding[i];
+                setState(*sim, sim->instance.state == InstanceState::Ready ? InstanceState::Draining
+                                                                         : InstanceState::Terminated,
+                         now);
+            }
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+SimulatedService::TickOutcome SimulatedService::tick(TimePoint now, Duration length)
+{
+    TickOutcome outcome;
+    const double failureChance = m_settings.failuresPerInstanceHour
+                                 * std::chrono::duration<double>(length).count() / 3600.0;
+    std::bernoulli_distribution fails(std::clamp(failureChance, 0.0, 1.0));
+
+    for (SimInstance &sim : m_instances) {
+        switch (sim.instance.state) {
+        case InstanceState::Starting:
+            if (now >= sim.readyAt) {
+                setState(sim, InstanceState::Ready, now);
+                outcome.fleetChanged = true;
+            }
+            break;
+        case InstanceState::Ready:
+            if (failureChance > 0 && fails(m_random)) {
+                setState(sim, InstanceState::Failed, now);
+                outcome.fleetChanged = true;
+            }
+            break;
+        case InstanceState::Draining:
+        case InstanceState::Failed:
+            if (now >= sim.leaveAt) {
+                setState(sim, InstanceState::Terminated, now);
+                outcome.fleetChanged = true;
+            }
+            break;
+        case InstanceState::Terminated:
+            break;
+        }
+    }
+    const auto forgotten = std::remove_if(m_instances.begin(), m_instances.end(), [now](const SimInstance &sim) {
+        return sim.instance.state == InstanceState::Terminated && now >= sim.forgetAt;
+    });
+    if (forgotten != m_instances.end()) {
+        m_instances.erase(forgotten, m_instances.end());
+        outcome.fleetChanged = true;
+    }
+    outcome.fleetChanged |= reconcile(now);
+
+    serveTraffic(now, length);
+    const QMap<QString, double> shares = effectiveShares();
+    if (!m_weights && shares != m_lastShares)
+        outcome.trafficChanged = true;
+    m_lastShares = shares;
+    return outcome;
+}
+
+QMap<QString, double> SimulatedService::effectiveShares() const
+{
+    if (m_weights)
+        return *m_weights;
+    QMap<QString, double> shares;
+    int ready = 0;
+    for (auto it = m_versions.cbegin(); it != m_versions.cend(); ++it)
+        ready += readyCount(it.key());
+    for (auto it = m_versions.cbegin(); it != m_versions.cend(); ++it) {
+        const int count = readyCount(it.key());
+        if (count > 0 || it->desired > 0)
+            shares.insert(it.key(), ready > 0 ? 100.0 * count / ready : 0.0);
+    }
+    return shares;
+}
+
+void SimulatedService::serveTraffic(TimePoint now, Duration length)
+{
+    const QMap<QString, double> shares = effectiveShares();
+    for (auto it = m_versions.begin(); it != m_versions.end(); ++it) {
+        const double share = shares.value(it.key(), 0.0) / 100.0;
+        // Requests routed to a version with no ready instance fail at the balancer.
+        const bool reachable = readyCount(it.key()) > 0;
+        TickSample sample = sampleVersion(*it, m_settings.requestsPerSecond * share, reachable, now, length);
+        it->samples.push_back(std::move(sample));
+        while (qsizetype(it->samples.size()) > samplesKept)
+            it->samples.pop_front();
+    }
+}
+
+TickSample SimulatedService::sampleVersion(VersionState &version, double requestRate,
+                                           bool reachable, TimePoint now, Duration length)
+{
+    TickSample sample;
+    sample.at = now;
+    const auto bounds = LatencyHistogram::defaultBoundsMs();
+    sample.bucketCounts.fill(0, qsizetype(bounds.size()) + 1);
+
+    const double seconds = std::chrono::duration<double>(length).count();
+    const double expected = requestRate * seconds;
+    if (expected <= 0)
+        return sample;
+    sample.requests = std::poisson_distribution<qint64>(expected)(m_random);
+    if (sample.requests == 0)
+        return sample;
+
+    double errorRatio = version.behaviour.errorRatio;
+    if (version.errorOverride && now < version.errorOverride->second)
+        errorRatio = version.errorOverride->first;
+    if (!reachable)
+        errorRatio = 1.0;
+    sample.errors = std::binomial_distribution<qint64>(sample.requests, std::clamp(errorRatio, 0.0, 1.0))(m_random);
+
+    double factor = 1.0;
+    if (version.latencyFactor && now < version.latencyFactor->second)
+        factor = version.latencyFactor->first;
+    // Log-normal latency through the configured median and p99, with a little drift per tick.
+    const double drift = std::exp(std::normal_distribution<double>(0.0, 0.03)(m_random));
+    const double mu = std::log(version.behaviour.p50Ms * factor * drift);
+    const double sigma = std::log(version.behaviour.p99Ms / version.behaviour.p50Ms) / z99;
+
+    qint64 remaining = sample.requests;
+    double below = 0.0; // probability mass of the buckets already filled
+    for (size_t i = 0; i < bounds.size() && remaining > 0; ++i) {
+        const double upTo = normalCdf((std::log(bounds[i]) - mu) / sigma);
+        const double conditional = below >= 1.0 ? 1.0 : std::clamp((upTo - below) / (1.0 - below), 0.0, 1.0);
+        const qint64 inBucket = std::binomial_distribution<qint64>(remaining, conditional)(m_random);
+        sample.bucketCounts[qsizetype(i)] = inBucket;
+        remaining -= inBucket;
+        below = upTo;
+    }
+    sample.bucketCounts.last() += remaining;
+    return sample;
+}
+
+FleetSnapshot SimulatedService::fleet(TimePoint now) const
+{
+    FleetSnapshot snapshot;
+    snapshot.service = m_settings.service;
+    snapshot.takenAt = now;
+    snapshot.instances.reserve(m_instances.size());
+    for (const SimInstance &sim : m_instances)
+        snapshot.instances.append(sim.instance);
+    return snapshot;
+}
+
+TrafficSplit SimulatedService::traffic() const
+{
+    TrafficSplit split;
+    split.weightPercent = effectiveShares();
+    split.activeVersion = m_activeVersion;
+    return split;
+}
+
+MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
+{
+    MetricsSnapshot snapshot;
+    snapshot.at = now;
+    snapshot.interval = window;
+    const double seconds = std::chrono::duration<double>(window).count();
+    const auto bounds = LatencyHistogram::defaultBoundsMs();
+    for (auto it = m_versions.cbegin(); it != m_versions.cend(); ++it) {
+        LatencyHistogram histogram;
+        histogram.boundsMs = QList<double>(bounds.begin(), bounds.end());
+        QList<qint64> counts(qsizetype(bounds.size()) + 1, 0);
+        qint64 requests = 0, errors = 0;
+        for (auto sample = it->samples.crbegin(); sample != it->samples.crend(); ++sample) {
+            if (sample->at <= now - window)
+                break;
+            requests += sample->requests;
+            errors += sample->errors;
+            for (qsizetype i = 0; i < counts.size(); ++i)
+                counts[i] += sample->bucketCounts[i];
+        }
+        if (requests == 0 && it->desired == 0 && readyCount(it.key()) == 0)
+            continue;
+        qint64 running = 0;
+        for (qint64 count : counts)
+            histogram.cumulativeCounts.append(running += count);
+
+        VersionMetrics metrics;
+        metrics.version = it.key();
+        metrics.requests = requests;
+        metrics.requestsPerSecond = seconds > 0 ? double(requests) / seconds : 0;
+        metrics.errorRatio = requests > 0 ? double(errors) / double(requests) : 0;
+        if (requests > 0) {
+            metrics.p50Ms = histogram.quantileMs(0.5);
+            metrics.p99Ms = histogram.quantileMs(0.99);
+        }
+        snapshot.versions.append(metrics);
+    }
+    return snapshot;
+}
+
+Result<TrafficSplit> SimulatedService::setWeights(const QMap<QString, double> &weightPercent)
+{
+    double total = 0;
+    for (auto it = weightPercent.cbegin(); it != weightPercent.cend(); ++it) {
+        if (!m_versions.contains(it.key()))
+            return Error{Error::Kind::Invalid,
+                         QStringLiteral("%1 has no version %2").arg(m_settings.service.id(), it.key())};
+        if (it.value() < 0 || it.value() > 100)
+            return Error{Error::Kind::Invalid,
+                         QStringLiteral("weight %1 for %2 is outside 0 to 100").arg(it.value()).arg(it.key())};
+        total += it.value();
+    }
+    if (std::abs(total - 100) > 0.01)
+        return Error{Error::Kind::Invalid, QStringLiteral("weights add up to %1, not 100").arg(total)};
+    QMap<QString, double> weights;
+    for (auto it = m_versions.cbegin(); it != m_versions.cend(); ++it)
+        weights.insert(it.key(), weightPercent.value(it.key(), 0.0));
+    m_weights = weights;
+    m_activeVersion.clear();
+    return traffic();
+}
+
+Result<TrafficSplit> SimulatedService::switchTo(const QString &version)
+{
+    if (!m_versions.contains(version))
+        return Error{Error::Kind::Invalid,
+                     QStringLiteral("%1 has no version %2").arg(m_settings.service.id(), version)};
+    if (readyCount(version) == 0)
+        return Error{Error::Kind::Failed,
+                     QStringLiteral("%1 %2 has no ready instance; switching would send traffic to "
+                                    "nothing")
+                         .arg(m_settings.service.id(), version)};
+    QMap<QString, double> weights;
+    for (auto it = m_versions.cbegin(); it != m_versions.cend(); ++it)
+        weights.insert(it.key(), it.key() == version ? 100.0 : 0.0);
+    m_weights = weights;
+    m_activeVersion = version;
+    return traffic();
+}
+
+Result<Done> SimulatedService::scale(const QString &version, int instances, TimePoint now)
+{
+    if (instances < 0)
+        return Error{Error::Kind::Invalid, QStringLiteral("cannot scale to %1 instances").arg(instances)};
+    auto it = m_versions.find(version);
+    if (it == m_versions.end())
+        return Error{Error::Kind::Invalid,
+                     QStringLiteral("%1 has no version %2 to deploy; declare it in the simulator "
+                                    "settings")
+                         .arg(m_settings.service.id(), version)};
+    it->desired = instances;
+    reconcile(now);
+    return Done{};
+}
+
+bool SimulatedService::crash(const QString &version, int instances, TimePoint now)
+{
+    int crashed = 0;
+    for (SimInstance &sim : m_instances) {
+        if (crashed == instances)
+            break;
+        if (sim.instance.version == version && sim.instance.state == InstanceState::Ready) {
+            setState(sim, InstanceState::Failed, now);
+            ++crashed;
+        }
+    }
+    return crashed > 0;
+}
+
+void SimulatedService::overrideErrorRatio(const QString &version, double ratio, TimePoint until)
+{
+    if (auto it = m_versions.find(version); it != m_versions.end())
+        it->errorOverride = std::make_pair(ratio, until);
+}
+
+void SimulatedService::multiplyLatency(const QString &version, double factor, TimePoint until)
+{
+    if (auto it = m_versions.find(version); it != m_versions.end())
+        it->latencyFactor = std::make_pair(factor, until);
+}
+
+} // namespace sb::sim

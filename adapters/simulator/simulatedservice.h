@@ -1,0 +1,92 @@
+#pragma once
+
+#include "fleet.h"
+#include "histogram.h"
+#include "result.h"
+#include "simulatorsettings.h"
+
+#include <QHash>
+#include <QList>
+#include <QMap>
+
+#include <deque>
+#include <random>
+
+namespace sb::sim {
+
+// What one simulated version served in one tick.
+struct TickSample {
+    TimePoint at;
+    qint64 requests = 0;
+    qint64 errors = 0;
+    QList<qint64> bucketCounts; // per LatencyHistogram bound, plus +Inf; not cumulative
+};
+
+// One service in one environment: its instances' lifecycle, its router and its traffic, advanced
+// one tick at a time from a seeded generator, so the same settings and seed give the same run.
+class SimulatedService
+{
+public:
+    SimulatedService(ServiceSettings settings, quint64 seed, TimePoint start);
+
+    struct TickOutcome {
+        bool fleetChanged = false;
+        bool trafficChanged = false;
+    };
+    TickOutcome tick(TimePoint now, Duration length);
+
+    FleetSnapshot fleet(TimePoint now) const;
+    TrafficSplit traffic() const;
+    MetricsSnapshot metrics(TimePoint now, Duration window) const;
+
+    Result<TrafficSplit> setWeights(const QMap<QString, double> &weightPercent);
+    Result<TrafficSplit> switchTo(const QString &version);
+    Result<Done> scale(const QString &version, int instances, TimePoint now);
+
+    // Faults. Each returns false when it could not apply (for example no ready instance).
+    bool crash(const QString &version, int instances, TimePoint now);
+    void overrideErrorRatio(const QString &version, double ratio, TimePoint until);
+    void multiplyLatency(const QString &version, double factor, TimePoint until);
+
+    const ServiceSettings &settings() const { return m_settings; }
+    const ServiceKey &key() const { return m_settings.service; }
+
+private:
+    struct SimInstance {
+        Instance instance;
+        TimePoint readyAt;     // Starting
+        TimePoint leaveAt;     // Draining, Failed: when it becomes Terminated
+        TimePoint forgetAt;    // Terminated: when it drops out of snapshots
+    };
+    struct VersionState {
+        VersionSettings behaviour;
+        int desired = 0;
+        std::optional<std::pair<double, TimePoint>> errorOverride;  // ratio, until
+        std::optional<std::pair<double, TimePoint>> latencyFactor;  // factor, until
+        std::deque<TickSample> samples;
+    };
+
+    void setState(SimInstance &instance, InstanceState state, TimePoint now);
+    bool reconcile(TimePoint now);
+    void startInstance(const QString &version, TimePoint now, bool alreadyReady);
+    QString pickZone(const QString &version) const;
+    QString newInstanceId();
+    int readyCount(const QString &version) const;
+    QMap<QString, double> effectiveShares() const;
+    void serveTraffic(TimePoint now, Duration length);
+    TickSample sampleVersion(VersionState &version, double requestRate, bool reachable,
+                             TimePoint now, Duration length);
+
+    ServiceSettings m_settings;
+    std::mt19937_64 m_random;
+    QMap<QString, VersionState> m_versions;
+    QList<SimInstance> m_instances; // kept ordered by id
+    QHash<QString, bool> m_usedIds;
+    // Explicit weights once any are set; until then traffic follows ready instances like a
+    // plain load-balancer pool.
+    std::optional<QMap<QString, double>> m_weights;
+    QString m_activeVersion;
+    QMap<QString, double> m_lastShares;
+};
+
+} // namespace sb::sim

@@ -1,0 +1,201 @@
+#include "simulatoradapter.h"
+
+#include "clock.h"
+
+#include <QTimer>
+
+namespace sb::sim {
+
+namespace {
+
+// Stable across runs and platforms (unlike qHash), so each service's generator depends only on
+// the workspace seed and the service's identity.
+quint64 fnv1a(const QString &text)
+{
+    quint64 hash = 14695981039346656037ull;
+    for (QChar c : text) {
+        hash ^= c.unicode();
+        hash *= 1099511628211ull;
+    }
+    return hash;
+}
+
+} // namespace
+
+SimulatorAdapter::SimulatorAdapter(const QString &name, SimulatorSettings settings, Clock *clock)
+    : Adapter(name, QStringLiteral("simulator"))
+    , m_settings(std::move(settings))
+    , m_clock(clock)
+    , m_startedAt(clock->now())
+{
+    for (const ServiceSettings &service : m_settings.services) {
+        auto simulated = std::make_unique<SimulatedService>(
+            service, m_settings.seed ^ fnv1a(service.service.id()), m_startedAt);
+        m_byKey.insert(service.service, simulated.get());
+        m_services.push_back(std::move(simulated));
+    }
+}
+
+SimulatorAdapter::~SimulatorAdapter() = default;
+
+AdapterType SimulatorAdapter::adapterType()
+{
+    return AdapterType{
+        QStringLiteral("simulator"),
+        QStringLiteral("A simulated fleet with traffic and metrics, on the console's clock"),
+        {Capability::Fleet, Capability::Traffic, Capability::Deploy, Capability::Metrics},
+        [](const AdapterSpec &spec, const AdapterContext &context) -> std::unique_ptr<Adapter> {
+            return std::make_unique<SimulatorAdapter>(
+                spec.name, parseSimulatorSettings(spec, *context.workspace), context.clock);
+        },
+    };
+}
+
+void SimulatorAdapter::start()
+{
+    if (m_started)
+        return;
+    m_started = true;
+    setConnectionState(ConnectionState::Connected,
+                       QStringLiteral("simulating %1 services, seed %2")
+                           .arg(m_services.size())
+                           .arg(m_settings.seed));
+    for (const ScriptStep &step : m_settings.script)
+        m_clock->schedule(step.at, this, [this, step] { runStep(step); });
+    for (const Fault &fault : m_settings.faults)
+        m_clock->schedule(fault.at, this, [this, fault] { injectFault(fault); });
+    m_clock->schedule(m_settings.tick, this, [this] { tick(); });
+}
+
+void SimulatorAdapter::tick()
+{
+    const TimePoint now = m_clock->now();
+    for (const auto &service : m_services) {
+        const SimulatedService::TickOutcome outcome = service->tick(now, m_settings.tick);
+        if (outcome.fleetChanged)
+            Q_EMIT fleetChanged(service->key());
+        if (outcome.trafficChanged)
+            Q_EMIT trafficChanged(service->key());
+        Q_EMIT metricsChanged(service->key());
+    }
+    m_clock->schedule(m_settings.tick, this, [this] { tick(); });
+}
+
+void SimulatorAdapter::runStep(const ScriptStep &step)
+{
+    // Through the public verbs, so the script exercises what a release engine will call.
+    auto report = [this, step](const auto &result) {
+        if (!result)
+            qWarning("simulator %s: script step at line %d failed: %s", qPrintable(name()),
+                     step.line, qPrintable(result.error().message));
+    };
+    switch (step.kind) {
+    case ScriptStep::Kind::Scale:
+        scale(step.service, step.version, step.instances, report);
+        break;
+    case ScriptStep::Kind::Weights:
+        setWeights(step.service, step.weights, report);
+        break;
+    case ScriptStep::Kind::Switch:
+        switchTo(step.service, step.version, report);
+        break;
+    }
+}
+
+void SimulatorAdapter::injectFault(const Fault &fault)
+{
+    SimulatedService *service = find(fault.service);
+    if (!service)
+        return;
+    const TimePoint now = m_clock->now();
+    switch (fault.kind) {
+    case Fault::Kind::Crash:
+        if (service->crash(fault.version, fault.instances, now))
+            Q_EMIT fleetChanged(fault.service);
+        break;
+    case Fault::Kind::ErrorRate:
+        service->overrideErrorRatio(fault.version, fault.value, now + fault.duration);
+        break;
+    case Fault::Kind::Latency:
+        service->multiplyLatency(fault.version, fault.value, now + fault.duration);
+        break;
+    }
+}
+
+SimulatedService *SimulatorAdapter::find(const ServiceKey &service)
+{
+    return m_byKey.value(service, nullptr);
+}
+
+template <typename T>
+void SimulatorAdapter::answer(Callback<T> done, Result<T> result)
+{
+    QTimer::singleShot(0, this, [done = std::move(done), result = std::move(result)] { done(result); });
+}
+
+template <typename T>
+Result<T> SimulatorAdapter::unknownService(const ServiceKey &service) const
+{
+    return Error{Error::Kind::Invalid,
+                 QStringLiteral("simulator '%1' does not simulate %2").arg(name(), service.id())};
+}
+
+void SimulatorAdapter::fleet(const ServiceKey &service, Callback<FleetSnapshot> done)
+{
+    SimulatedService *simulated = find(service);
+    answer<FleetSnapshot>(std::move(done), simulated ? Result<FleetSnapshot>(simulated->fleet(m_clock->now()))
+                                                     : unknownService<FleetSnapshot>(service));
+}
+
+void SimulatorAdapter::traffic(const ServiceKey &service, Callback<TrafficSplit> done)
+{
+    SimulatedService *simulated = find(service);
+    answer<TrafficSplit>(std::move(done), simulated ? Result<TrafficSplit>(simulated->traffic())
+                                                    : unknownService<TrafficSplit>(service));
+}
+
+void SimulatorAdapter::setWeights(const ServiceKey &service, const QMap<QString, double> &weightPercent,
+                                  Callback<TrafficSplit> done)
+{
+    SimulatedService *simulated = find(service);
+    if (!simulated)
+        return answer<TrafficSplit>(std::move(done), unknownService<TrafficSplit>(service));
+    Result<TrafficSplit> result = simulated->setWeights(weightPercent);
+    if (result)
+        Q_EMIT trafficChanged(service);
+    answer<TrafficSplit>(std::move(done), std::move(result));
+}
+
+void SimulatorAdapter::switchTo(const ServiceKey &service, const QString &version,
+                                Callback<TrafficSplit> done)
+{
+    SimulatedService *simulated = find(service);
+    if (!simulated)
+        return answer<TrafficSplit>(std::move(done), unknownService<TrafficSplit>(service));
+    Result<TrafficSplit> result = simulated->switchTo(version);
+    if (result)
+        Q_EMIT trafficChanged(service);
+    answer<TrafficSplit>(std::move(done), std::move(result));
+}
+
+void SimulatorAdapter::scale(const ServiceKey &service, const QString &version, int instances,
+                             Callback<Done> done)
+{
+    SimulatedService *simulated = find(service);
+    if (!simulated)
+        return answer<Done>(std::move(done), unknownService<Done>(service));
+    Result<Done> result = simulated->scale(version, instances, m_clock->now());
+    if (result)
+        Q_EMIT fleetChanged(service);
+    answer<Done>(std::move(done), std::move(result));
+}
+
+void SimulatorAdapter::metrics(const ServiceKey &service, Callback<MetricsSnapshot> done)
+{
+    SimulatedService *simulated = find(service);
+    answer<MetricsSnapshot>(std::move(done),
+                            simulated ? Result<MetricsSnapshot>(simulated->metrics(m_clock->now(), m_settings.metricsWindow))
+                                      : unknownService<MetricsSnapshot>(service));
+}
+
+} // namespace sb::sim

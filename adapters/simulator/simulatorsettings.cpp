@@ -1,0 +1,305 @@
+#include "simulatorsettings.h"
+
+#include "yamlreader.h"
+
+#include <cmath>
+
+namespace sb::sim {
+
+namespace {
+
+const QStringList serviceTuningKeys = {
+    QStringLiteral("requests_per_second"), QStringLiteral("startup"),
+    QStringLiteral("startup_jitter"),      QStringLiteral("drain"),
+    QStringLiteral("replace_after"),       QStringLiteral("failures_per_instance_hour"),
+    QStringLiteral("zones"),
+};
+
+// Reads the keys shared by `defaults:` and each service entry, on top of `base`.
+void readTuning(const YamlMap &map, ServiceSettings &settings)
+{
+    settings.requestsPerSecond =
+        map.number("requests_per_second", settings.requestsPerSecond, 0, 1'000'000);
+    settings.startup = map.duration("startup", settings.startup);
+    settings.startupJitter = map.duration("startup_jitter", settings.startupJitter);
+    settings.drain = map.duration("drain", settings.drain);
+    settings.replaceAfter = map.duration("replace_after", settings.replaceAfter);
+    settings.failuresPerInstanceHour =
+        map.number("failures_per_instance_hour", settings.failuresPerInstanceHour, 0, 3600);
+    if (map.has("zones")) {
+        settings.zones = map.stringList("zones");
+        if (settings.zones.isEmpty())
+            failAt(map.file(), map.node("zones"),
+                   QStringLiteral("zones must list at least one zone name"));
+    }
+}
+
+ServiceKey readServiceKey(const YamlMap &map, const Workspace &workspace, const QString &adapter)
+{
+    const ServiceKey key{map.requiredString("service"), map.requiredString("environment")};
+    const ServiceSpec *spec = workspace.service(key);
+    if (!spec) {
+        QStringList known;
+        for (const ServiceSpec &s : workspace.services) {
+            if (s.key.environment == key.environment)
+                known.append(s.key.name);
+        }
+        const QString nearest = nearestWord(key.name, known);
+        failAt(map.file(), map.node("service"),
+               QStringLiteral("simulator '%1' settings name service '%2' in %3, which the "
+                              "workspace does not define%4")
+                   .arg(adapter, key.name, key.environment,
+                        nearest.isEmpty() ? QString()
+                                          : QStringLiteral("; did you mean '%1'?").arg(nearest)));
+    }
+    bool bound = false;
+    for (const QString &name : spec->bindings)
+        bound |= name == adapter;
+    if (!bound)
+        failAt(map.file(), map.node("service"),
+               QStringLiteral("service '%1' (%2) is not bound to simulator '%3'; bind it under "
+                              "the service's adapters or remove these settings")
+                   .arg(key.name, key.environment, adapter));
+    return key;
+}
+
+VersionSettings readVersion(const YAML::Node &node, const QString &file, const QString &service)
+{
+    const YamlMap map(node, file, QStringLiteral("a version of simulated service '%1'").arg(service),
+                      {QStringLiteral("version"), QStringLiteral("instances"),
+                       QStringLiteral("weight"), QStringLiteral("error_rate"),
+                       QStringLiteral("p50_ms"), QStringLiteral("p99_ms")});
+    VersionSettings version;
+    version.version = map.requiredString("version");
+    version.instances = map.integer("instances", 0, 0, 1000);
+    if (map.has("weight"))
+        version.weightPercent = map.number("weight", 0, 0, 100);
+    version.errorRatio = map.ratio("error_rate", version.errorRatio);
+    version.p50Ms = map.number("p50_ms", version.p50Ms, 0.1, 600'000);
+    version.p99Ms = map.number("p99_ms", std::max(version.p99Ms, version.p50Ms * 2), 0.1, 600'000);
+    if (version.p99Ms <= version.p50Ms)
+        failAt(file, map.node("p99_ms"),
+               QStringLiteral("p99_ms %1 must be above p50_ms %2").arg(version.p99Ms).arg(version.p50Ms));
+    return version;
+}
+
+void checkWeights(const ServiceSettings &service, const YAML::Node &at, const QString &file)
+{
+    int weighted = 0;
+    double total = 0;
+    for (const VersionSettings &v : service.versions) {
+        if (v.weightPercent) {
+            ++weighted;
+            total += *v.weightPercent;
+        }
+    }
+    if (weighted == 0)
+        return;
+    if (weighted != service.versions.size())
+        failAt(file, at,
+               QStringLiteral("simulated service '%1': give every version a weight, or none (then "
+                              "traffic follows ready instances)")
+                   .arg(service.service.id()));
+    if (std::abs(total - 100) > 0.01)
+        failAt(file, at,
+               QStringLiteral("simulated service '%1': version weights add up to %2, not 100")
+                   .arg(service.service.id())
+                   .arg(total));
+}
+
+const VersionSettings *findVersion(const ServiceSettings &service, const QString &version)
+{
+    for (const VersionSettings &v : service.versions) {
+        if (v.version == version)
+            return &v;
+    }
+    return nullptr;
+}
+
+void requireDeclaredVersion(const SimulatorSettings &settings, const ServiceKey &key,
+                            const QString &version, const YamlMap &map, const char *key_)
+{
+    const ServiceSettings *service = settings.find(key);
+    if (service && findVersion(*service, version))
+        return;
+    failAt(map.file(), map.node(key_),
+           QStringLiteral("version '%1' of %2 is not declared; list it under the service's "
+                          "versions (with instances: 0 if it starts later)")
+               .arg(version, key.id()));
+}
+
+} // namespace
+
+const ServiceSettings *SimulatorSettings::find(const ServiceKey &key) const
+{
+    for (const ServiceSettings &s : services) {
+        if (s.service == key)
+            return &s;
+    }
+    return nullptr;
+}
+
+SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspace &workspace)
+{
+    SimulatorSettings settings;
+    const QString &file = spec.file;
+    const QString what = QStringLiteral("settings of simulator '%1'").arg(spec.name);
+
+    ServiceSettings defaults;
+    defaults.zones = {QStringLiteral("zone-a"), QStringLiteral("zone-b"), QStringLiteral("zone-c")};
+    defaults.versions = {VersionSettings{QStringLiteral("1.0.0"), 4, std::nullopt, 0.001, 40, 200}};
+
+    YAML::Node servicesNode, scriptNode, faultsNode;
+    if (spec.settings.IsDefined() && !spec.settings.IsNull()) {
+        const YamlMap map(spec.settings, file, what,
+                          {QStringLiteral("seed"), QStringLiteral("tick"),
+                           QStringLiteral("metrics_window"), QStringLiteral("defaults"),
+                           QStringLiteral("services"), QStringLiteral("script"),
+                           QStringLiteral("faults")});
+        settings.seed = quint64(map.integer("seed", 1, 0, std::numeric_limits<int>::max()));
+        settings.tick = map.duration("tick", settings.tick, Duration(10));
+        settings.metricsWindow = map.duration("metrics_window", settings.metricsWindow, settings.tick);
+        if (map.has("defaults")) {
+            const YamlMap tuning(map.node("defaults"), file,
+                                 QStringLiteral("defaults of simulator '%1'").arg(spec.name),
+                                 serviceTuningKeys);
+            readTuning(tuning, defaults);
+        }
+        servicesNode = map.node("services");
+        scriptNode = map.node("script");
+        faultsNode = map.node("faults");
+    }
+
+    requireSequence(file, servicesNode, QStringLiteral("services of simulator '%1'").arg(spec.name));
+    for (const YAML::Node &node : servicesNode) {
+        QStringList keys = serviceTuningKeys;
+        keys << QStringLiteral("service") << QStringLiteral("environment")
+             << QStringLiteral("versions") << QStringLiteral("active");
+        const YamlMap map(node, file, QStringLiteral("a simulated service"), keys);
+        ServiceSettings service = defaults;
+        service.service = readServiceKey(map, workspace, spec.name);
+        if (settings.find(service.service))
+            failAt(file, node,
+                   QStringLiteral("simulated service '%1' is configured twice").arg(service.service.id()));
+        readTuning(map, service);
+        if (map.has("versions")) {
+            requireSequence(file, map.node("versions"),
+                            QStringLiteral("versions of '%1'").arg(service.service.id()));
+            service.versions.clear();
+            for (const YAML::Node &versionNode : map.node("versions")) {
+                VersionSettings version = readVersion(versionNode, file, service.service.id());
+                if (findVersion(service, version.version))
+                    failAt(file, versionNode,
+                           QStringLiteral("version '%1' is listed twice").arg(version.version));
+                service.versions.append(version);
+            }
+            if (service.versions.isEmpty())
+                failAt(file, map.node("versions"),
+                       QStringLiteral("'%1' needs at least one version").arg(service.service.id()));
+        }
+        checkWeights(service, node, file);
+        service.activeVersion = map.string("active", QString());
+        if (!service.activeVersion.isEmpty() && !findVersion(service, service.activeVersion))
+            failAt(file, map.node("active"),
+                   QStringLiteral("active version '%1' is not one of the service's versions")
+                       .arg(service.activeVersion));
+        settings.services.append(service);
+    }
+
+    // Every service bound to this simulator gets simulated, with the defaults if not listed.
+    for (const ServiceSpec &service : workspace.services) {
+        bool bound = false;
+        for (const QString &name : service.bindings)
+            bound |= name == spec.name;
+        if (bound && !settings.find(service.key)) {
+            ServiceSettings fallback = defaults;
+            fallback.service = service.key;
+            settings.services.append(fallback);
+        }
+    }
+
+    requireSequence(file, scriptNode, QStringLiteral("script of simulator '%1'").arg(spec.name));
+    for (const YAML::Node &node : scriptNode) {
+        const YamlMap map(node, file, QStringLiteral("a script step"),
+                          {QStringLiteral("at"), QStringLiteral("service"),
+                           QStringLiteral("environment"), QStringLiteral("scale"),
+                           QStringLiteral("weights"), QStringLiteral("switch")});
+        ScriptStep step;
+        step.line = int(node.Mark().line) + 1;
+        step.at = map.duration("at", Duration(0));
+        step.service = readServiceKey(map, workspace, spec.name);
+        const int actions = int(map.has("scale")) + int(map.has("weights")) + int(map.has("switch"));
+        if (actions != 1)
+            failAt(file, node, QStringLiteral("a script step needs exactly one of scale, weights "
+                                              "or switch"));
+        if (map.has("scale")) {
+            const YamlMap scale(map.node("scale"), file, QStringLiteral("scale"),
+                                {QStringLiteral("version"), QStringLiteral("instances")});
+            step.kind = ScriptStep::Kind::Scale;
+            step.version = scale.requiredString("version");
+            step.instances = scale.integer("instances", 0, 0, 1000);
+            requireDeclaredVersion(settings, step.service, step.version, scale, "version");
+        } else if (map.has("switch")) {
+            step.kind = ScriptStep::Kind::Switch;
+            step.version = map.requiredString("switch");
+            requireDeclaredVersion(settings, step.service, step.version, map, "switch");
+        } else {
+            step.kind = ScriptStep::Kind::Weights;
+            const YAML::Node weights = map.node("weights");
+            if (!weights.IsMap())
+                failAt(file, weights, QStringLiteral("weights must map versions to percentages, "
+                                                     "like {2.3.1: 75, 2.4.0: 25}"));
+            QStringList versions;
+            for (auto it = weights.begin(); it != weights.end(); ++it)
+                versions.append(QString::fromStdString(it->first.Scalar()));
+            const YamlMap weightMap(weights, file, QStringLiteral("weights"), versions);
+            double total = 0;
+            for (const QString &version : versions) {
+                const double weight = weightMap.number(version.toStdString().c_str(), 0, 0, 100);
+                requireDeclaredVersion(settings, step.service, version, map, "weights");
+                step.weights.insert(version, weight);
+                total += weight;
+            }
+            if (std::abs(total - 100) > 0.01)
+                failAt(file, weights, QStringLiteral("weights add up to %1, not 100").arg(total));
+        }
+        settings.script.append(step);
+    }
+
+    requireSequence(file, faultsNode, QStringLiteral("faults of simulator '%1'").arg(spec.name));
+    for (const YAML::Node &node : faultsNode) {
+        const YamlMap map(node, file, QStringLiteral("a fault"),
+                          {QStringLiteral("at"), QStringLiteral("service"),
+                           QStringLiteral("environment"), QStringLiteral("version"),
+                           QStringLiteral("kind"), QStringLiteral("instances"),
+                           QStringLiteral("error_rate"), QStringLiteral("factor"),
+                           QStringLiteral("duration")});
+        Fault fault;
+        fault.line = int(node.Mark().line) + 1;
+        fault.at = map.duration("at", Duration(0));
+        fault.service = readServiceKey(map, workspace, spec.name);
+        fault.version = map.requiredString("version");
+        requireDeclaredVersion(settings, fault.service, fault.version, map, "version");
+        const QString kind = map.choice(
+            "kind", {QStringLiteral("crash"), QStringLiteral("error_rate"), QStringLiteral("latency")},
+            QStringLiteral("crash"));
+        if (kind == QLatin1String("crash")) {
+            fault.kind = Fault::Kind::Crash;
+            fault.instances = map.integer("instances", 1, 1, 1000);
+        } else if (kind == QLatin1String("error_rate")) {
+            fault.kind = Fault::Kind::ErrorRate;
+            if (!map.has("error_rate"))
+                failAt(file, node, QStringLiteral("an error_rate fault needs error_rate, like 8%"));
+            fault.value = map.ratio("error_rate", 0);
+            fault.duration = map.duration("duration", std::chrono::minutes(2), Duration(1));
+        } else {
+            fault.kind = Fault::Kind::Latency;
+            fault.value = map.number("factor", 3, 0.01, 1000);
+            fault.duration = map.duration("duration", std::chrono::minutes(2), Duration(1));
+        }
+        settings.faults.append(fault);
+    }
+    return settings;
+}
+
+} // namespace sb::sim

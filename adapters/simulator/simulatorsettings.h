@@ -1,0 +1,80 @@
+#pragma once
+
+#include "fleet.h"
+#include "timepoint.h"
+#include "workspace.h"
+
+#include <QList>
+#include <QMap>
+#include <QString>
+#include <QStringList>
+
+namespace sb::sim {
+
+struct VersionSettings {
+    QString version;
+    int instances = 0;
+    std::optional<double> weightPercent; // unset: traffic follows ready instances
+    double errorRatio = 0.001;
+    double p50Ms = 40;
+    double p99Ms = 200;
+};
+
+struct ServiceSettings {
+    ServiceKey service;
+    double requestsPerSecond = 100;
+    Duration startup{std::chrono::seconds(20)};
+    Duration startupJitter{std::chrono::seconds(5)};
+    Duration drain{std::chrono::seconds(15)};
+    Duration replaceAfter{std::chrono::seconds(30)};
+    double failuresPerInstanceHour = 0;
+    QStringList zones;
+    QList<VersionSettings> versions;
+    QString activeVersion; // blue-green: the colour the router points at
+};
+
+// Something an operator would do, played at a simulated time through the adapter's own verbs.
+struct ScriptStep {
+    enum class Kind { Scale, Weights, Switch };
+    Duration at{0};
+    ServiceKey service;
+    Kind kind = Kind::Scale;
+    QString version;                 // Scale, Switch
+    int instances = 0;               // Scale
+    QMap<QString, double> weights;   // Weights
+    int line = 0;
+};
+
+struct Fault {
+    enum class Kind {
+        Crash,      // `instances` ready instances of `version` fail
+        ErrorRate,  // `version`'s error ratio becomes `value` for `duration`
+        Latency,    // `version`'s latency is multiplied by `value` for `duration`
+    };
+    Duration at{0};
+    ServiceKey service;
+    QString version;
+    Kind kind = Kind::Crash;
+    int instances = 1;
+    double value = 0;
+    Duration duration{0};
+    int line = 0;
+};
+
+struct SimulatorSettings {
+    quint64 seed = 1;
+    Duration tick{std::chrono::seconds(1)};
+    Duration metricsWindow{std::chrono::seconds(10)};
+    QList<ServiceSettings> services; // one per workspace service bound to this adapter
+    QList<ScriptStep> script;
+    QList<Fault> faults;
+
+    const ServiceSettings *find(const ServiceKey &key) const;
+};
+
+// Validates `spec.settings` against the workspace (services named must exist there) and fills
+// in defaults for every workspace service bound to this adapter without its own entry. Throws
+// DiagnosticError located in spec.file.
+SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspace &workspace);
+
+} // namespace sb::sim

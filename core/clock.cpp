@@ -1,0 +1,86 @@
+#include "clock.h"
+
+#include <QDateTime>
+#include <QTimer>
+
+namespace sb {
+
+Clock::~Clock() = default;
+
+TimePoint RealClock::now() const
+{
+    return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
+Clock::TimerId RealClock::schedule(Duration delay, QObject *context, std::function<void()> callback)
+{
+    const TimerId id = m_nextId++;
+    auto *timer = new QTimer(this);
+    timer->setSingleShot(true);
+    timer->setTimerType(Qt::PreciseTimer);
+    QPointer<QObject> guard(context);
+    const bool hadContext = context != nullptr;
+    connect(timer, &QTimer::timeout, this, [this, id, timer, guard, hadContext, callback] {
+        m_timers.remove(id);
+        timer->deleteLater();
+        if (!hadContext || guard)
+            callback();
+    });
+    m_timers.insert(id, timer);
+    timer->start(std::max<qint64>(0, delay.count()));
+    return id;
+}
+
+void RealClock::cancel(TimerId id)
+{
+    if (QPointer<QTimer> timer = m_timers.take(id))
+        timer->deleteLater();
+}
+
+VirtualClock::VirtualClock(TimePoint start, QObject *parent) : Clock(parent), m_now(start) {}
+
+TimePoint VirtualClock::defaultStart()
+{
+    return fromMSecsSinceEpoch(
+        QDateTime(QDate(2026, 1, 5), QTime(9, 0), Qt::UTC).toMSecsSinceEpoch());
+}
+
+Clock::TimerId VirtualClock::schedule(Duration delay, QObject *context,
+                                      std::function<void()> callback)
+{
+    const TimerId id = m_nextId++;
+    m_queue.emplace(m_now + std::max(delay, Duration(0)),
+                    Pending{id, context, context != nullptr, std::move(callback)});
+    return id;
+}
+
+void VirtualClock::cancel(TimerId id)
+{
+    for (auto it = m_queue.begin(); it != m_queue.end(); ++it) {
+        if (it->second.id == id) {
+            m_queue.erase(it);
+            return;
+        }
+    }
+}
+
+void VirtualClock::advance(Duration by)
+{
+    advanceTo(m_now + by);
+}
+
+void VirtualClock::advanceTo(TimePoint target)
+{
+    // Callbacks may schedule more work, possibly due before target; take one at a time.
+    while (!m_queue.empty() && m_queue.begin()->first <= target) {
+        auto node = m_queue.extract(m_queue.begin());
+        m_now = std::max(m_now, node.key());
+        Pending &pending = node.mapped();
+        if (!pending.hadContext || pending.context)
+            pending.callback();
+    }
+    m_now = std::max(m_now, target);
+    Q_EMIT advanced(m_now);
+}
+
+} // namespace sb

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <QDebug>
+#include <QString>
+
+#include <exception>
+
+namespace sb {
+
+// A problem in a file the user wrote, located so an editor can jump to it:
+// "signalbox.yaml:14:7: stage weight 120 is above 100".
+struct Diagnostic {
+    QString file;
+    int line = 0;   // 1-based; 0 when the position is unknown
+    int column = 0; // 1-based
+    QString message;
+
+    QString toString() const;
+    friend bool operator==(const Diagnostic &, const Diagnostic &) = default;
+};
+
+QDebug operator<<(QDebug debug, const Diagnostic &diagnostic);
+
+// Thrown inside parsers and caught at their public entry point, which turns it into a result.
+class DiagnosticError : public std::exception
+{
+public:
+    explicit DiagnosticError(Diagnostic diagnostic) : m_diagnostic(std::move(diagnostic)) {}
+    const Diagnostic &diagnostic() const { return m_diagnostic; }
+    const char *what() const noexcept override { return "signalbox diagnostic"; }
+
+private:
+    Diagnostic m_diagnostic;
+};
+
+} // namespace sb

@@ -1,0 +1,241 @@
+#include "fleet.h"
+
+#include <QHash>
+
+#include <algorithm>
+
+namespace sb {
+
+size_t qHash(const ServiceKey &key, size_t seed) noexcept
+{
+    return qHashMulti(seed, key.name, key.environment);
+}
+
+QString toString(InstanceState state)
+{
+    switch (state) {
+    case InstanceState::Starting: return QStringLiteral("starting");
+    case InstanceState::Ready: return QStringLiteral("ready");
+    case InstanceState::Draining: return QStringLiteral("draining");
+    case InstanceState::Terminated: return QStringLiteral("terminated");
+    case InstanceState::Failed: return QStringLiteral("failed");
+    }
+    return {};
+}
+
+QString toString(Health health)
+{
+    switch (health) {
+    case Health::Unknown: return QStringLiteral("unknown");
+    case Health::Healthy: return QStringLiteral("healthy");
+    case Health::Degraded: return QStringLiteral("degraded");
+    case Health::Critical: return QStringLiteral("critical");
+    }
+    return {};
+}
+
+QString toString(Strategy strategy)
+{
+    switch (strategy) {
+    case Strategy::None: return QStringLiteral("none");
+    case Strategy::Rolling: return QStringLiteral("rolling");
+    case Strategy::BlueGreen: return QStringLiteral("blue-green");
+    case Strategy::Canary: return QStringLiteral("canary");
+    }
+    return {};
+}
+
+std::optional<Strategy> strategyFromString(const QString &text)
+{
+    for (Strategy s : {Strategy::None, Strategy::Rolling, Strategy::BlueGreen, Strategy::Canary}) {
+        if (toString(s) == text)
+            return s;
+    }
+    return std::nullopt;
+}
+
+const VersionMetrics *MetricsSnapshot::find(const QString &version) const
+{
+    for (const VersionMetrics &m : versions) {
+        if (m.version == version)
+            return &m;
+    }
+    return nullptr;
+}
+
+bool versionLessThan(const QString &a, const QString &b)
+{
+    qsizetype i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (a[i].isDigit() && b[j].isDigit()) {
+            qsizetype iEnd = i, jEnd = j;
+            while (iEnd < a.size() && a[iEnd].isDigit())
+                ++iEnd;
+            while (jEnd < b.size() && b[jEnd].isDigit())
+                ++jEnd;
+            const qulonglong x = a.mid(i, iEnd - i).toULongLong();
+            const qulonglong y = b.mid(j, jEnd - j).toULongLong();
+            if (x != y)
+                return x < y;
+            i = iEnd;
+            j = jEnd;
+        } else {
+            if (a[i] != b[j])
+                return a[i] < b[j];
+            ++i;
+            ++j;
+        }
+    }
+    return a.size() - i < b.size() - j;
+}
+
+QStringList liveVersions(const FleetSnapshot &fleet)
+{
+    QStringList versions;
+    for (const Instance &instance : fleet.instances) {
+        if (isLive(instance.state) && !versions.contains(instance.version))
+            versions.append(instance.version);
+    }
+    std::sort(versions.begin(), versions.end(), versionLessThan);
+    return versions;
+}
+
+QList<VersionSummary> summarizeVersions(const ServiceStatus &status)
+{
+    QMap<QString, VersionSummary> byVersion;
+    auto entry = [&byVersion](const QString &version) -> VersionSummary & {
+        auto it = byVersion.find(version);
+        if (it == byVersion.end()) {
+            it = byVersion.insert(version, VersionSummary{});
+            it->version = version;
+        }
+        return *it;
+    };
+
+    if (status.fleet) {
+        for (const Instance &instance : status.fleet->instances) {
+            if (!isLive(instance.state))
+                continue;
+            VersionSummary &summary = entry(instance.version);
+            ++summary.total;
+            switch (instance.state) {
+            case InstanceState::Starting: ++summary.starting; break;
+            case InstanceState::Ready: ++summary.ready; break;
+            case InstanceState::Draining: ++summary.draining; break;
+            case InstanceState::Failed: ++summary.failed; break;
+            case InstanceState::Terminated: break;
+            }
+        }
+    }
+    if (status.traffic) {
+        for (auto it = status.traffic->weightPercent.cbegin(); it != status.traffic->weightPercent.cend(); ++it) {
+            // A version that is routed to but has no instances is exactly what the user must see.
+            if (it.value() > 0 || byVersion.contains(it.key()))
+                entry(it.key()).weightPercent = it.value();
+        }
+    }
+    if (status.metrics) {
+        double totalRate = 0;
+        for (const VersionMetrics &m : status.metrics->versions)
+            totalRate += m.requestsPerSecond;
+        for (const VersionMetrics &m : status.metrics->versions) {
+            if (!byVersion.contains(m.version) && m.requests == 0)
+                continue;
+            VersionSummary &summary = entry(m.version);
+            if (totalRate > 0)
+                summary.observedSharePercent = 100.0 * m.requestsPerSecond / totalRate;
+            if (m.requests > 0) {
+                summary.errorRatio = m.errorRatio;
+                summary.p99Ms = m.p99Ms;
+            }
+        }
+    }
+
+    QList<VersionSummary> result = byVersion.values();
+    std::sort(result.begin(), result.end(), [](const VersionSummary &x, const VersionSummary &y) {
+        return versionLessThan(x.version, y.version);
+    });
+    return result;
+}
+
+Health healthOf(const ServiceStatus &status)
+{
+    if (!status.fleet)
+        return Health::Unknown;
+
+    int ready = 0, failed = 0, live = 0;
+    for (const Instance &instance : status.fleet->instances) {
+        if (!isLive(instance.state))
+            continue;
+        ++live;
+        ready += instance.state == InstanceState::Ready;
+        failed += instance.state == InstanceState::Failed;
+    }
+    double errorRatio = 0;
+    if (status.metrics) {
+        qint64 requests = 0;
+        double errors = 0;
+        for (const VersionMetrics &m : status.metrics->versions) {
+            requests += m.requests;
+            errors += m.errorRatio * double(m.requests);
+        }
+        errorRatio = requests > 0 ? errors / double(requests) : 0;
+    }
+    bool routedToNothing = false;
+    if (status.traffic) {
+        for (const VersionSummary &summary : summarizeVersions(status))
+            routedToNothing |= summary.weightPercent > 0 && summary.ready == 0;
+    }
+
+    // Starting and draining instances are expected during any release; only failures and
+    // missing capacity count against readiness.
+    const double readyFraction = ready + failed > 0 ? double(ready) / double(ready + failed) : 0.0;
+    if (live == 0 || ready == 0 || routedToNothing || readyFraction < health::criticalReadyFraction
+        || errorRatio >= health::criticalErrorRatio)
+        return Health::Critical;
+    if (failed > 0 || readyFraction < health::degradedReadyFraction
+        || errorRatio >= health::degradedErrorRatio || !status.trafficError.isEmpty()
+        || !status.metricsError.isEmpty())
+        return Health::Degraded;
+    return Health::Healthy;
+}
+
+QDebug operator<<(QDebug debug, const ServiceKey &key)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace() << "ServiceKey(" << key.id() << ')';
+    return debug;
+}
+
+QDebug operator<<(QDebug debug, const Instance &instance)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace() << "Instance(" << instance.id << ' ' << instance.version << ' '
+                    << toString(instance.state) << " since " << formatUtc(instance.since) << ' '
+                    << instance.zone << ')';
+    return debug;
+}
+
+QDebug operator<<(QDebug debug, const TrafficSplit &split)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace() << "TrafficSplit(" << split.weightPercent << " active=" << split.activeVersion << ')';
+    return debug;
+}
+
+QDebug operator<<(QDebug debug, const VersionSummary &s)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace() << "VersionSummary(" << s.version << " total=" << s.total << " ready=" << s.ready
+                    << " weight=" << s.weightPercent << ')';
+    return debug;
+}
+
+QDebug operator<<(QDebug debug, const Error &error)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace() << "Error(" << int(error.kind) << ", " << error.message << ')';
+    return debug;
+}
+
+} // namespace sb

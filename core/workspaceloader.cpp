@@ -1,0 +1,459 @@
+#include "workspaceloader.h"
+
+#include "adapterregistry.h"
+#include "yamlreader.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QHash>
+#include <QRegularExpression>
+
+#include <string>
+#include <vector>
+
+namespace sb {
+
+namespace {
+
+using NodeType = YAML::NodeType;
+
+// A workspace is a page of text; anything far larger is the wrong file, and reading it whole
+// would stall the console.
+constexpr qint64 maxFileBytes = 8 * 1024 * 1024;
+
+const QStringList topLevelKeys{QStringLiteral("workspace"), QStringLiteral("environments"),
+                               QStringLiteral("adapters"), QStringLiteral("services")};
+const QStringList adapterKeys{QStringLiteral("name"), QStringLiteral("type"),
+                              QStringLiteral("settings")};
+const QStringList serviceKeys{QStringLiteral("name"),     QStringLiteral("environment"),
+                              QStringLiteral("strategy"), QStringLiteral("description"),
+                              QStringLiteral("adapter"),  QStringLiteral("adapters")};
+
+QStringList strategyNames()
+{
+    QStringList names;
+    for (Strategy s : {Strategy::None, Strategy::Rolling, Strategy::BlueGreen, Strategy::Canary})
+        names.append(toString(s));
+    return names;
+}
+
+QStringList capabilityNames()
+{
+    QStringList names;
+    for (Capability capability : allCapabilities)
+        names.append(toString(capability));
+    return names;
+}
+
+NodeType::value typeOf(const YAML::Node &node)
+{
+    return node.IsDefined() ? node.Type() : NodeType::Undefined;
+}
+
+int lineOf(const YAML::Node &node)
+{
+    const YAML::Mark mark = node.Mark();
+    return mark.is_null() ? 0 : mark.line + 1;
+}
+
+// The entry's own name, read before its keys are checked, so even an "unknown key" message can
+// say which entry it is about.
+QString peekName(const YAML::Node &entry)
+{
+    if (typeOf(entry) != NodeType::Map)
+        return {};
+    for (auto it = entry.begin(); it != entry.end(); ++it) {
+        if (typeOf(it->first) == NodeType::Scalar && it->first.Scalar() == "name" &&
+            typeOf(it->second) == NodeType::Scalar) {
+            return QString::fromStdString(it->second.Scalar());
+        }
+    }
+    return {};
+}
+
+QString listOf(const QList<Capability> &capabilities)
+{
+    QStringList names;
+    for (Capability capability : capabilities)
+        names.append(toString(capability));
+    return names.join(QStringLiteral(", "));
+}
+
+// A valid name close to what was written, for the "is not valid" message.
+QString slugOf(const QString &text)
+{
+    QString slug = text.toLower();
+    slug.replace(QRegularExpression(QStringLiteral("[^a-z0-9]+")), QStringLiteral("-"));
+    while (slug.startsWith(QLatin1Char('-')))
+        slug.remove(0, 1);
+    while (slug.endsWith(QLatin1Char('-')))
+        slug.chop(1);
+    return slug;
+}
+
+class Loader
+{
+public:
+    Loader(QString file, const AdapterRegistry &registry)
+        : m_file(std::move(file))
+        , m_registry(registry)
+    {}
+
+    Workspace load(const YAML::Node &root)
+    {
+        const YamlMap top(root, m_file, QStringLiteral("the workspace file"), topLevelKeys);
+        m_workspace.file = m_file;
+        const QString name = top.string("workspace", QString()).trimmed();
+        m_workspace.name = name.isEmpty() ? QFileInfo(m_file).completeBaseName() : name;
+        readEnvironments(top);
+        readAdapters(top);
+        readServices(top);
+        return std::move(m_workspace);
+    }
+
+private:
+    // A required, non-empty list; `example` shows what belongs in it.
+    YAML::Node requiredList(const YamlMap &map, const char *key, const QString &example) const
+    {
+        const YAML::Node list = map.node(key);
+        if (typeOf(list) == NodeType::Undefined) {
+            failAt(m_file, map.self(),
+                   QStringLiteral("%1 is missing required key '%2', for example %3")
+                       .arg(map.what(), QLatin1StringView(key), example));
+        }
+        requireSequence(m_file, list, QLatin1StringView(key));
+        if (typeOf(list) == NodeType::Null || list.size() == 0) {
+            // An empty value sits at the next token for yaml-cpp; the key is where the user looks.
+            const YAML::Node at = typeOf(list) == NodeType::Null ? map.keyNode(key) : list;
+            failAt(m_file, at,
+                   QStringLiteral("'%1' is empty; list at least one, for example %2")
+                       .arg(QLatin1StringView(key), example));
+        }
+        return list;
+    }
+
+    void readEnvironments(const YamlMap &top)
+    {
+        const YAML::Node list = requiredList(
+            top, "environments", QStringLiteral("'environments: [staging, production]'"));
+        QHash<QString, int> lineOfName;
+        int index = 0;
+        for (const YAML::Node &item : list) {
+            ++index;
+            const NodeType::value type = typeOf(item);
+            if (type == NodeType::Null ||
+                (type == NodeType::Scalar &&
+                 QString::fromStdString(item.Scalar()).trimmed().isEmpty())) {
+                // An empty item has no position of its own worth showing; the list does.
+                failAt(m_file, type == NodeType::Null ? list : item,
+                       QStringLiteral("environment #%1 is empty; write a name such as "
+                                      "'production'")
+                           .arg(index));
+            }
+            if (type != NodeType::Scalar) {
+                failAt(m_file, item,
+                       QStringLiteral("environment #%1 must be a name such as 'production', got "
+                                      "a %2")
+                           .arg(index)
+                           .arg(type == NodeType::Map ? QStringLiteral("mapping")
+                                                      : QStringLiteral("list")));
+            }
+            const QString name = QString::fromStdString(item.Scalar()).trimmed();
+            if (lineOfName.contains(name)) {
+                failAt(m_file, item,
+                       QStringLiteral("environment %1 is listed twice (first on line %2)")
+                           .arg(quotedValue(name), QString::number(lineOfName.value(name))));
+            }
+            lineOfName.insert(name, lineOf(item));
+            m_workspace.environments.append(name);
+        }
+    }
+
+    void readAdapters(const YamlMap &top)
+    {
+        const YAML::Node list = requiredList(
+            top, "adapters", QStringLiteral("'adapters: [{name: sim, type: simulator}]'"));
+        int index = 0;
+        for (const YAML::Node &entry : list) {
+            ++index;
+            const QString peeked = peekName(entry);
+            const QString what = peeked.isEmpty()
+                                     ? QStringLiteral("adapter #%1").arg(index)
+                                     : QStringLiteral("adapter %1").arg(quotedValue(peeked));
+            const YamlMap map(entry, m_file, what, adapterKeys);
+
+            AdapterSpec spec;
+            spec.name = map.requiredString("name");
+            if (const AdapterSpec *first = m_workspace.adapter(spec.name)) {
+                failAt(m_file, map.node("name"),
+                       QStringLiteral("adapter name %1 is used twice (first on line %2); give "
+                                      "each adapter its own name")
+                           .arg(quotedValue(spec.name), QString::number(first->line)));
+            }
+            spec.type = map.requiredString("type");
+            if (!m_registry.find(spec.type)) {
+                const QStringList known = m_registry.typeNames();
+                QString message =
+                    QStringLiteral("%1 has unknown type %2").arg(what, quotedValue(spec.type));
+                const QString nearest = nearestWord(spec.type, known);
+                if (!nearest.isEmpty())
+                    message += QStringLiteral("; did you mean '%1'?").arg(nearest);
+                message += known.isEmpty() ? QStringLiteral(" (this build knows no adapter types)")
+                                           : QStringLiteral(" (known types: %1)")
+                                                 .arg(known.join(QStringLiteral(", ")));
+                failAt(m_file, map.node("type"), message);
+            }
+
+            const YAML::Node settings = map.node("settings");
+            switch (typeOf(settings)) {
+            case NodeType::Undefined:
+            case NodeType::Null:
+                // Adapters read their settings with YamlMap, which wants a mapping; an empty one
+                // gives them all their defaults.
+                spec.settings = YAML::Node(NodeType::Map);
+                break;
+            case NodeType::Map: spec.settings = settings; break;
+            case NodeType::Scalar:
+            case NodeType::Sequence:
+                failAt(m_file, settings,
+                       QStringLiteral("settings of %1 must be a mapping of keys to values "
+                                      "('key: value' lines indented under 'settings:')")
+                           .arg(what));
+            }
+            spec.file = m_file;
+            spec.line = lineOf(entry);
+            m_workspace.adapters.append(spec);
+        }
+    }
+
+    void readServices(const YamlMap &top)
+    {
+        const YAML::Node list = requiredList(
+            top, "services",
+            QStringLiteral(
+                "'services: [{name: checkout, environment: production, adapter: sim}]'"));
+        static const QRegularExpression validName(QStringLiteral("^[a-z0-9][a-z0-9-]*$"));
+        int index = 0;
+        for (const YAML::Node &entry : list) {
+            ++index;
+            const QString peeked = peekName(entry);
+            const QString what = peeked.isEmpty()
+                                     ? QStringLiteral("service #%1").arg(index)
+                                     : QStringLiteral("service %1").arg(quotedValue(peeked));
+            const YamlMap map(entry, m_file, what, serviceKeys);
+
+            ServiceSpec spec;
+            spec.line = lineOf(entry);
+            spec.key.name = map.requiredString("name");
+            if (!validName.match(spec.key.name).hasMatch()) {
+                QString message =
+                    QStringLiteral("service name %1 is not valid: use lower-case letters, digits "
+                                   "and '-', starting with a letter or digit")
+                        .arg(quotedValue(spec.key.name));
+                const QString slug = slugOf(spec.key.name);
+                if (!slug.isEmpty())
+                    message += QStringLiteral(", e.g. %1").arg(quotedValue(slug));
+                failAt(m_file, map.node("name"), message);
+            }
+
+            spec.key.environment = map.requiredString("environment");
+            if (!m_workspace.environments.contains(spec.key.environment)) {
+                QString message = QStringLiteral("%1 uses environment %2, which is not declared")
+                                      .arg(what, quotedValue(spec.key.environment));
+                const QString nearest = nearestWord(spec.key.environment, m_workspace.environments);
+                if (!nearest.isEmpty())
+                    message += QStringLiteral(" (did you mean '%1'?)").arg(nearest);
+                message += QStringLiteral("; declared environments: %1")
+                               .arg(m_workspace.environments.join(QStringLiteral(", ")));
+                failAt(m_file, map.node("environment"), message);
+            }
+            if (const ServiceSpec *first = m_workspace.service(spec.key)) {
+                failAt(m_file, entry,
+                       QStringLiteral("service '%1' in %2 is defined twice (first on line %3); "
+                                      "remove one or change its environment")
+                           .arg(spec.key.name, spec.key.environment, QString::number(first->line)));
+            }
+
+            spec.strategy = *strategyFromString(
+                map.choice("strategy", strategyNames(), toString(Strategy::None)));
+            spec.description = map.string("description", QString());
+            readBindings(map, spec);
+            m_workspace.services.append(spec);
+        }
+    }
+
+    // The adapter named `name`, failing with a message that lists the defined ones.
+    const AdapterSpec &boundAdapter(const QString &name, const QString &subject,
+                                    const YAML::Node &at) const
+    {
+        const AdapterSpec *adapter = m_workspace.adapter(name);
+        if (adapter)
+            return *adapter;
+        QStringList defined;
+        for (const AdapterSpec &spec : m_workspace.adapters)
+            defined.append(spec.name);
+        QString message =
+            QStringLiteral("%1 adapter %2, which is not defined").arg(subject, quotedValue(name));
+        const QString nearest = nearestWord(name, defined);
+        if (!nearest.isEmpty())
+            message += QStringLiteral(" (did you mean '%1'?)").arg(nearest);
+        message += QStringLiteral("; defined adapters: %1").arg(defined.join(QStringLiteral(", ")));
+        failAt(m_file, at, message);
+    }
+
+    void readBindings(const YamlMap &map, ServiceSpec &spec) const
+    {
+        const QString service =
+            QStringLiteral("service '%1' (%2)").arg(spec.key.name, spec.key.environment);
+        const bool shorthand = typeOf(map.node("adapter")) != NodeType::Undefined;
+        const bool explicitly = typeOf(map.node("adapters")) != NodeType::Undefined;
+        if (shorthand && explicitly) {
+            failAt(m_file, map.keyNode("adapters"),
+                   QStringLiteral("%1 has both 'adapter' and 'adapters'; use 'adapter: <name>' to "
+                                  "bind everything one adapter offers, or 'adapters:' to bind "
+                                  "each capability, not both")
+                       .arg(service));
+        }
+
+        if (shorthand) {
+            const QString name = map.requiredString("adapter");
+            const AdapterSpec &adapter =
+                boundAdapter(name, service + QStringLiteral(" uses"), map.node("adapter"));
+            const AdapterType *type = m_registry.find(adapter.type);
+            Q_ASSERT(type); // readAdapters() accepted only registered types
+            if (type && !type->capabilities.contains(Capability::Fleet)) {
+                failAt(m_file, map.node("adapter"),
+                       QStringLiteral("%1 uses adapter %2 of type '%3', which offers only %4; "
+                                      "every service needs a fleet adapter: bind capabilities "
+                                      "one by one under 'adapters:' with 'fleet: <name>'")
+                           .arg(service, quotedValue(adapter.name), adapter.type,
+                                listOf(type->capabilities)));
+            }
+            if (type) {
+                for (Capability capability : type->capabilities)
+                    spec.bindings.insert(capability, adapter.name);
+            }
+            return;
+        }
+
+        if (explicitly) {
+            const YamlMap bindings(map.node("adapters"), m_file,
+                                   QStringLiteral("'adapters' of %1").arg(service),
+                                   capabilityNames());
+            for (Capability capability : allCapabilities) {
+                const QByteArray key = toString(capability).toLatin1();
+                if (typeOf(bindings.node(key.constData())) == NodeType::Undefined)
+                    continue;
+                const QString name = bindings.requiredString(key.constData());
+                const YAML::Node at = bindings.node(key.constData());
+                const AdapterSpec &adapter = boundAdapter(
+                    name, QStringLiteral("%1 binds %2 to").arg(service, toString(capability)), at);
+                const AdapterType *type = m_registry.find(adapter.type);
+                if (type && !type->capabilities.contains(capability)) {
+                    failAt(m_file, at,
+                           QStringLiteral("%1 binds %2 to adapter %3, but adapters of type "
+                                          "'%4' offer only %5")
+                               .arg(service, toString(capability), quotedValue(adapter.name),
+                                    adapter.type,
+                                    type->capabilities.isEmpty() ? QStringLiteral("nothing")
+                                                                 : listOf(type->capabilities)));
+                }
+                spec.bindings.insert(capability, adapter.name);
+            }
+        }
+
+        if (!spec.bindings.contains(Capability::Fleet)) {
+            const YAML::Node at = explicitly ? map.keyNode("adapters") : map.self();
+            failAt(m_file, at,
+                   QStringLiteral("%1 has no fleet adapter, which the console needs to show its "
+                                  "instances; add 'adapter: <name>' or 'fleet: <name>' under "
+                                  "'adapters:'")
+                       .arg(service));
+        }
+    }
+
+    QString m_file;
+    const AdapterRegistry &m_registry;
+    Workspace m_workspace;
+};
+
+Diagnostic diagnosticAtMark(const QString &file, const YAML::Mark &mark, const QString &message)
+{
+    if (mark.is_null() || mark.line < 0 || mark.column < 0)
+        return Diagnostic{file, 0, 0, message};
+    return Diagnostic{file, mark.line + 1, mark.column + 1, message};
+}
+
+} // namespace
+
+Result<Workspace, Diagnostic> parseWorkspace(const QByteArray &yaml, const QString &file,
+                                             const AdapterRegistry &registry)
+{
+    try {
+        const std::vector<YAML::Node> documents =
+            YAML::LoadAll(std::string(yaml.constData(), static_cast<size_t>(yaml.size())));
+        if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
+            return Diagnostic{file, 0, 0,
+                              QStringLiteral("the workspace file is empty; it needs at least "
+                                             "'environments', 'adapters' and 'services'")};
+        }
+        if (documents.size() > 1) {
+            return diagnosticAt(file, documents[1],
+                                QStringLiteral("the workspace file holds %1 YAML documents "
+                                               "(separated by '---'); keep exactly one")
+                                    .arg(documents.size()));
+        }
+        return Loader(file, registry).load(documents.front());
+    } catch (const DiagnosticError &error) {
+        return error.diagnostic();
+    } catch (const YAML::ParserException &error) {
+        return diagnosticAtMark(file, error.mark,
+                                QStringLiteral("this is not valid YAML: %1; check the indentation "
+                                               "and quoting here and on the line above")
+                                    .arg(QString::fromStdString(error.msg)));
+    } catch (const YAML::Exception &error) {
+        return diagnosticAtMark(file, error.mark,
+                                QStringLiteral("could not read the workspace: %1")
+                                    .arg(QString::fromStdString(error.msg)));
+    } catch (const std::exception &error) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("could not read the workspace: %1")
+                              .arg(QString::fromLocal8Bit(error.what()))};
+    } catch (...) {
+        return Diagnostic{file, 0, 0, QStringLiteral("could not read the workspace")};
+    }
+}
+
+Result<Workspace, Diagnostic> loadWorkspace(const QString &path, const AdapterRegistry &registry)
+{
+    if (path.isEmpty())
+        return Diagnostic{path, 0, 0, QStringLiteral("no workspace file was given")};
+    const QFileInfo info(path);
+    const QString file = info.absoluteFilePath();
+    if (info.isDir()) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("cannot read the workspace file: it is a directory")};
+    }
+    QFile input(file);
+    if (!input.open(QIODevice::ReadOnly)) {
+        return Diagnostic{
+            file, 0, 0,
+            QStringLiteral("cannot open the workspace file: %1").arg(input.errorString())};
+    }
+    // Read one byte past the limit rather than trusting size(), which is 0 for pipes.
+    const QByteArray data = input.read(maxFileBytes + 1);
+    if (input.error() != QFileDevice::NoError) {
+        return Diagnostic{
+            file, 0, 0,
+            QStringLiteral("cannot read the workspace file: %1").arg(input.errorString())};
+    }
+    if (data.size() > maxFileBytes) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("the workspace file is larger than %1 MB; is this the "
+                                         "right file?")
+                              .arg(maxFileBytes / (1024 * 1024))};
+    }
+    return parseWorkspace(data, file, registry);
+}
+
+} // namespace sb

@@ -1,0 +1,176 @@
+#include "workspacesession.h"
+
+#include "clock.h"
+#include "workspaceloader.h"
+
+#include <QPointer>
+#include <QTimer>
+
+namespace sb {
+
+WorkspaceSession::WorkspaceSession(Workspace workspace, Clock *clock)
+    : m_workspace(std::move(workspace)), m_clock(clock)
+{
+}
+
+WorkspaceSession::~WorkspaceSession() = default;
+
+Result<std::unique_ptr<WorkspaceSession>, Diagnostic>
+WorkspaceSession::open(const QString &path, const AdapterRegistry &registry, Clock *clock)
+{
+    Result<Workspace, Diagnostic> loaded = loadWorkspace(path, registry);
+    if (!loaded)
+        return loaded.error();
+
+    std::unique_ptr<WorkspaceSession> session(
+        new WorkspaceSession(std::move(loaded).value(), clock));
+    const AdapterContext context{clock, &session->m_workspace};
+    for (const AdapterSpec &spec : session->m_workspace.adapters) {
+        const AdapterType *type = registry.find(spec.type);
+        Q_ASSERT(type); // the loader rejects unknown types
+        try {
+            std::unique_ptr<Adapter> adapter = type->create(spec, context);
+            if (!adapter)
+                return Diagnostic{spec.file, spec.line, 1,
+                                  QStringLiteral("adapter '%1' of type '%2' could not be created")
+                                      .arg(spec.name, spec.type)};
+            adapter->setParent(nullptr);
+            session->m_adapters.push_back(std::move(adapter));
+        } catch (const DiagnosticError &error) {
+            return error.diagnostic();
+        }
+    }
+
+    for (const ServiceSpec &service : session->m_workspace.services) {
+        session->m_rowOf.insert(service.key, int(session->m_snapshot.services.size()));
+        ServiceStatus status;
+        status.key = service.key;
+        status.strategy = service.strategy;
+        session->m_snapshot.services.append(status);
+    }
+    session->m_snapshot.at = clock->now();
+    return session;
+}
+
+Adapter *WorkspaceSession::adapterFor(const ServiceKey &service, Capability capability) const
+{
+    const ServiceSpec *spec = m_workspace.service(service);
+    if (!spec)
+        return nullptr;
+    const QString name = spec->bindings.value(capability);
+    for (const auto &adapter : m_adapters) {
+        if (adapter->name() == name)
+            return adapter.get();
+    }
+    return nullptr;
+}
+
+void WorkspaceSession::start()
+{
+    for (const auto &adapter : m_adapters) {
+        connect(adapter.get(), &Adapter::fleetChanged, this,
+                [this](const ServiceKey &key) { refetch(key, Capability::Fleet); });
+        connect(adapter.get(), &Adapter::trafficChanged, this,
+                [this](const ServiceKey &key) { refetch(key, Capability::Traffic); });
+        connect(adapter.get(), &Adapter::metricsChanged, this,
+                [this](const ServiceKey &key) { refetch(key, Capability::Metrics); });
+        adapter->start();
+    }
+    for (const ServiceSpec &service : m_workspace.services) {
+        for (Capability capability : {Capability::Fleet, Capability::Traffic, Capability::Metrics})
+            refetch(service.key, capability);
+    }
+}
+
+int WorkspaceSession::indexOf(const ServiceKey &service) const
+{
+    return m_rowOf.value(service, -1);
+}
+
+void WorkspaceSession::refetch(const ServiceKey &service, Capability capability)
+{
+    Adapter *adapter = adapterFor(service, capability);
+    if (!adapter || indexOf(service) < 0)
+        return;
+    // An adapter bound to one service may announce changes to services bound elsewhere.
+    const ServiceSpec *spec = m_workspace.service(service);
+    if (spec->bindings.value(capability) != adapter->name())
+        return;
+
+    const std::pair<ServiceKey, Capability> request(service, capability);
+    if (auto it = m_inFlight.find(request); it != m_inFlight.end()) {
+        *it = true;
+        return;
+    }
+    m_inFlight.insert(request, false);
+
+    QPointer<WorkspaceSession> self(this);
+    auto store = [self, request](auto apply) {
+        if (!self)
+            return;
+        apply(self->m_snapshot.services[self->indexOf(request.first)]);
+        self->notifySoon();
+        if (self->m_inFlight.take(request))
+            self->refetch(request.first, request.second);
+    };
+    switch (capability) {
+    case Capability::Fleet:
+        if (FleetSource *source = adapter->fleetSource()) {
+            source->fleet(service, [store](Result<FleetSnapshot> result) {
+                store([&result](ServiceStatus &status) {
+                    if (result) {
+                        status.fleet = result.value();
+                        status.fleetError.clear();
+                    } else {
+                        status.fleetError = result.error().message;
+                    }
+                });
+            });
+        }
+        break;
+    case Capability::Traffic:
+        if (TrafficRouter *router = adapter->trafficRouter()) {
+            router->traffic(service, [store](Result<TrafficSplit> result) {
+                store([&result](ServiceStatus &status) {
+                    if (result) {
+                        status.traffic = result.value();
+                        status.trafficError.clear();
+                    } else {
+                        status.trafficError = result.error().message;
+                    }
+                });
+            });
+        }
+        break;
+    case Capability::Metrics:
+        if (MetricsSource *source = adapter->metricsSource()) {
+            source->metrics(service, [store](Result<MetricsSnapshot> result) {
+                store([&result](ServiceStatus &status) {
+                    if (result) {
+                        status.metrics = result.value();
+                        status.metricsError.clear();
+                    } else {
+                        status.metricsError = result.error().message;
+                    }
+                });
+            });
+        }
+        break;
+    case Capability::Deploy:
+        break;
+    }
+}
+
+void WorkspaceSession::notifySoon()
+{
+    if (m_notifyPending)
+        return;
+    m_notifyPending = true;
+    QTimer::singleShot(0, this, [this] {
+        m_notifyPending = false;
+        m_snapshot.at = m_clock->now();
+        Q_EMIT snapshotChanged();
+    });
+}
+
+} // namespace sb

@@ -1,0 +1,338 @@
+#include "instancegridview.h"
+
+#include "instancemodel.h"
+#include "theme.h"
+
+#include <QAbstractItemModel>
+#include <QHelpEvent>
+#include <QKeyEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <QToolTip>
+
+namespace sb {
+
+namespace {
+
+constexpr int margin = 8;
+constexpr int legendHeight = 26;
+constexpr int headerHeight = 22;
+constexpr int cell = 16;
+constexpr int gap = 4;
+constexpr int groupGap = 12;
+
+constexpr InstanceState legendOrder[] = {InstanceState::Ready, InstanceState::Starting,
+                                         InstanceState::Draining, InstanceState::Failed,
+                                         InstanceState::Terminated};
+
+InstanceState stateAt(const QAbstractItemModel *model, int row)
+{
+    return InstanceState(model->index(row, 0).data(InstanceModel::StateRole).toInt());
+}
+
+} // namespace
+
+InstanceGridView::InstanceGridView(QWidget *parent) : QWidget(parent)
+{
+    setFocusPolicy(Qt::StrongFocus);
+    setMouseTracking(true);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    setAccessibleName(tr("Instances"));
+}
+
+void InstanceGridView::setModel(QAbstractItemModel *model)
+{
+    if (m_model)
+        m_model->disconnect(this);
+    m_model = model;
+    if (model) {
+        connect(model, &QAbstractItemModel::modelReset, this, &InstanceGridView::relayout);
+        connect(model, &QAbstractItemModel::layoutChanged, this, &InstanceGridView::relayout);
+        connect(model, &QAbstractItemModel::rowsInserted, this, &InstanceGridView::relayout);
+        connect(model, &QAbstractItemModel::rowsRemoved, this, &InstanceGridView::relayout);
+        connect(model, &QAbstractItemModel::dataChanged, this, &InstanceGridView::relayout);
+    }
+    relayout();
+}
+
+void InstanceGridView::setNow(TimePoint now)
+{
+    m_now = now;
+}
+
+int InstanceGridView::columnsFor(int width) const
+{
+    return std::max(1, (width - 2 * margin + gap) / (cell + gap));
+}
+
+int InstanceGridView::layoutHeight(int width, QList<Group> *groups) const
+{
+    QList<Group> found;
+    if (m_model) {
+        const int rows = m_model->rowCount();
+        for (int row = 0; row < rows; ++row) {
+            const QString version = m_model->index(row, 0).data(InstanceModel::VersionRole).toString();
+            if (found.isEmpty() || found.last().version != version)
+                found.append(Group{version, row});
+            Group &group = found.last();
+            ++group.count;
+            ++group.counts[int(stateAt(m_model, row))];
+        }
+    }
+    const int columns = columnsFor(width);
+    int y = margin + legendHeight;
+    for (Group &group : found) {
+        group.top = y;
+        const int lines = (group.count + columns - 1) / columns;
+        y += headerHeight + lines * (cell + gap) - gap + groupGap;
+    }
+    if (groups)
+        *groups = found;
+    return y + margin;
+}
+
+int InstanceGridView::heightForWidth(int width) const
+{
+    return layoutHeight(width, nullptr);
+}
+
+QSize InstanceGridView::sizeHint() const
+{
+    return {480, heightForWidth(480)};
+}
+
+QSize InstanceGridView::minimumSizeHint() const
+{
+    return {2 * margin + 8 * (cell + gap), margin * 2 + legendHeight + headerHeight + cell};
+}
+
+void InstanceGridView::relayout()
+{
+    layoutHeight(width(), &m_groups);
+    const int rows = m_model ? m_model->rowCount() : 0;
+    m_groupOfRow.resize(rows);
+    for (int g = 0; g < m_groups.size(); ++g) {
+        for (int i = 0; i < m_groups[g].count; ++i)
+            m_groupOfRow[m_groups[g].firstRow + i] = g;
+    }
+    if (m_current >= rows)
+        m_current = rows - 1;
+    updateGeometry();
+    update();
+}
+
+void InstanceGridView::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    relayout();
+}
+
+QRect InstanceGridView::cellRect(int row) const
+{
+    if (row < 0 || row >= m_groupOfRow.size())
+        return {};
+    const Group &group = m_groups[m_groupOfRow[row]];
+    const int columns = columnsFor(width());
+    const int index = row - group.firstRow;
+    return {margin + (index % columns) * (cell + gap),
+            group.top + headerHeight + (index / columns) * (cell + gap), cell, cell};
+}
+
+int InstanceGridView::rowAt(const QPoint &point) const
+{
+    const int columns = columnsFor(width());
+    for (const Group &group : m_groups) {
+        const int top = group.top + headerHeight;
+        if (point.y() < top)
+            continue;
+        const int column = (point.x() - margin) / (cell + gap);
+        const int line = (point.y() - top) / (cell + gap);
+        const int index = line * columns + column;
+        if (point.x() < margin || column >= columns || index >= group.count)
+            continue;
+        const int row = group.firstRow + index;
+        if (cellRect(row).contains(point))
+            return row;
+    }
+    return -1;
+}
+
+QString InstanceGridView::describe(int row) const
+{
+    if (!m_model || row < 0 || row >= m_model->rowCount())
+        return {};
+    const QModelIndex index = m_model->index(row, 0);
+    const TimePoint since = fromMSecsSinceEpoch(index.data(InstanceModel::SinceRole).toLongLong());
+    return tr("%1 · version %2 · %3 since %4 (%5) · zone %6")
+        .arg(index.data(InstanceModel::IdRole).toString(),
+             index.data(InstanceModel::VersionRole).toString(),
+             toString(stateAt(m_model, row)), formatUtc(since), formatDuration(m_now - since),
+             index.data(InstanceModel::ZoneRole).toString());
+}
+
+void InstanceGridView::paintEvent(QPaintEvent *)
+{
+    QPainter painter(this);
+    painter.setRenderHint(QPainter::Antialiasing);
+    const QPalette &pal = palette();
+
+    // Legend with the service-wide count of each state.
+    int totals[5] = {};
+    for (const Group &group : m_groups) {
+        for (int s = 0; s < 5; ++s)
+            totals[s] += group.counts[s];
+    }
+    int x = margin;
+    const QFontMetrics metrics = fontMetrics();
+    for (InstanceState state : legendOrder) {
+        const QRect swatch(x, margin + (legendHeight - cell) / 2 - 3, cell - 4, cell - 4);
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(theme::stateColor(state, pal));
+        painter.drawRoundedRect(swatch, 3, 3);
+        const QString label = QStringLiteral("%1 %2").arg(toString(state)).arg(totals[int(state)]);
+        painter.setPen(pal.color(QPalette::WindowText));
+        painter.drawText(QPoint(swatch.right() + 6, swatch.bottom() - 1), label);
+        x = swatch.right() + 6 + metrics.horizontalAdvance(label) + 16;
+    }
+
+    if (m_groups.isEmpty()) {
+        painter.setPen(pal.color(QPalette::PlaceholderText));
+        painter.drawText(rect().adjusted(margin, margin + legendHeight, -margin, -margin),
+                         Qt::AlignLeft | Qt::AlignTop, tr("No instances reported."));
+        return;
+    }
+
+    QFont bold = font();
+    bold.setBold(true);
+    for (const Group &group : m_groups) {
+        const int ready = group.counts[int(InstanceState::Ready)];
+        painter.setFont(bold);
+        painter.setPen(pal.color(QPalette::WindowText));
+        const QRect header(margin, group.top, width() - 2 * margin, headerHeight - 4);
+        painter.drawText(header, Qt::AlignLeft | Qt::AlignVCenter, group.version);
+        painter.setFont(font());
+        painter.setPen(pal.color(QPalette::PlaceholderText));
+        painter.drawText(header.adjusted(QFontMetrics(bold).horizontalAdvance(group.version) + 10, 0, 0, 0),
+                         Qt::AlignLeft | Qt::AlignVCenter,
+                         tr("%1 %2, %3 ready")
+                             .arg(group.count)
+                             .arg(group.count == 1 ? tr("instance") : tr("instances"))
+                             .arg(ready));
+
+        for (int i = 0; i < group.count; ++i) {
+            const int row = group.firstRow + i;
+            const QRectF r = QRectF(cellRect(row)).adjusted(0.5, 0.5, -0.5, -0.5);
+            const InstanceState state = stateAt(m_model, row);
+            const QColor color = theme::stateColor(state, pal);
+            // Shape tells state apart without colour: solid ready, hollow starting, half-filled
+            // draining, crossed failed, dashed terminated.
+            switch (state) {
+            case InstanceState::Ready:
+                painter.setPen(Qt::NoPen);
+                painter.setBrush(color);
+                painter.drawRoundedRect(r, 3, 3);
+                break;
+            case InstanceState::Starting:
+                painter.setPen(QPen(color, 2));
+                painter.setBrush(theme::tint(color, pal, 0.25));
+                painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3);
+                break;
+            case InstanceState::Draining: {
+                painter.setPen(QPen(color, 1.5));
+                painter.setBrush(theme::tint(color, pal, 0.2));
+                painter.drawRoundedRect(r.adjusted(0.5, 0.5, -0.5, -0.5), 3, 3);
+                QPainterPath half;
+                half.addRoundedRect(r, 3, 3);
+                QPainterPath left;
+                left.addRect(QRectF(r.left(), r.top(), r.width() / 2, r.height()));
+                painter.setPen(Qt::NoPen);
+                painter.setBrush(color);
+                painter.drawPath(half.intersected(left));
+                break;
+            }
+            case InstanceState::Failed:
+                painter.setPen(Qt::NoPen);
+                painter.setBrush(color);
+                painter.drawRoundedRect(r, 3, 3);
+                painter.setPen(QPen(pal.color(QPalette::Base), 2));
+                painter.drawLine(r.topLeft() + QPointF(4, 4), r.bottomRight() - QPointF(4, 4));
+                painter.drawLine(r.topRight() + QPointF(-4, 4), r.bottomLeft() + QPointF(4, -4));
+                break;
+            case InstanceState::Terminated:
+                painter.setPen(QPen(color, 1.2, Qt::DashLine));
+                painter.setBrush(Qt::NoBrush);
+                painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3);
+                break;
+            }
+            if (row == m_current && hasFocus()) {
+                painter.setPen(QPen(pal.color(QPalette::Highlight), 2));
+                painter.setBrush(Qt::NoBrush);
+                painter.drawRoundedRect(r.adjusted(-2.5, -2.5, 2.5, 2.5), 4, 4);
+            }
+        }
+    }
+}
+
+bool InstanceGridView::event(QEvent *event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        auto *help = static_cast<QHelpEvent *>(event);
+        const int row = rowAt(help->pos());
+        if (row >= 0)
+            QToolTip::showText(help->globalPos(), describe(row).replace(QStringLiteral(" · "), QStringLiteral("\n")),
+                               this, cellRect(row));
+        else
+            QToolTip::hideText();
+        return true;
+    }
+    return QWidget::event(event);
+}
+
+void InstanceGridView::setCurrent(int row, bool showTip)
+{
+    if (!m_model || m_model->rowCount() == 0)
+        return;
+    row = std::clamp(row, 0, m_model->rowCount() - 1);
+    m_current = row;
+    update();
+    const QString text = describe(row);
+    Q_EMIT currentInstanceChanged(text);
+    if (showTip)
+        QToolTip::showText(mapToGlobal(cellRect(row).bottomRight()),
+                           QString(text).replace(QStringLiteral(" · "), QStringLiteral("\n")), this);
+}
+
+void InstanceGridView::keyPressEvent(QKeyEvent *event)
+{
+    if (!m_model || m_model->rowCount() == 0)
+        return QWidget::keyPressEvent(event);
+    const int columns = columnsFor(width());
+    const int current = std::max(0, m_current);
+    switch (event->key()) {
+    case Qt::Key_Left: setCurrent(current - 1, true); break;
+    case Qt::Key_Right: setCurrent(m_current < 0 ? 0 : current + 1, true); break;
+    case Qt::Key_Up: setCurrent(current - columns, true); break;
+    case Qt::Key_Down: setCurrent(m_current < 0 ? 0 : current + columns, true); break;
+    case Qt::Key_Home: setCurrent(0, true); break;
+    case Qt::Key_End: setCurrent(m_model->rowCount() - 1, true); break;
+    default: QWidget::keyPressEvent(event); return;
+    }
+    event->accept();
+}
+
+void InstanceGridView::mousePressEvent(QMouseEvent *event)
+{
+    const int row = rowAt(event->position().toPoint());
+    if (row >= 0)
+        setCurrent(row, false);
+    QWidget::mousePressEvent(event);
+}
+
+void InstanceGridView::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::FontChange)
+        relayout();
+    QWidget::changeEvent(event);
+}
+
+} // namespace sb

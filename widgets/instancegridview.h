@@ -1,0 +1,68 @@
+#pragma once
+
+#include "fleet.h"
+
+#include <QPointer>
+#include <QWidget>
+
+class QAbstractItemModel;
+
+namespace sb {
+
+// The instances of one service as a grid of cells coloured (and shaped) by state, one block per
+// version, with a legend of counts. It reads an InstanceModel and repaints when it changes.
+// Arrow keys move a current cell whose details the widget announces for the status line.
+class InstanceGridView : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit InstanceGridView(QWidget *parent = nullptr);
+
+    void setModel(QAbstractItemModel *model);
+    // "since when" in tooltips is relative to the console's clock, not the wall clock.
+    void setNow(TimePoint now);
+
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override;
+    bool hasHeightForWidth() const override { return true; }
+    int heightForWidth(int width) const override;
+
+    // Text describing an instance row, for tooltips and the status line.
+    QString describe(int row) const;
+    int currentRow() const { return m_current; }
+    // The row under a point in widget coordinates, or -1.
+    int rowAt(const QPoint &point) const;
+
+Q_SIGNALS:
+    void currentInstanceChanged(const QString &description);
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
+    bool event(QEvent *event) override;
+    void keyPressEvent(QKeyEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+    void changeEvent(QEvent *event) override;
+
+private:
+    struct Group {
+        QString version;
+        int firstRow = 0;
+        int count = 0;
+        int counts[5] = {}; // per InstanceState
+        int top = 0;        // y of the group's header
+    };
+    void relayout();
+    void setCurrent(int row, bool showTip);
+    QRect cellRect(int row) const;
+    int columnsFor(int width) const;
+    int layoutHeight(int width, QList<Group> *groups) const;
+
+    QPointer<QAbstractItemModel> m_model;
+    QList<Group> m_groups;
+    QList<int> m_groupOfRow;
+    int m_current = -1;
+    TimePoint m_now;
+};
+
+} // namespace sb

@@ -1,0 +1,610 @@
+#include "mainwindow.h"
+
+#include "clock.h"
+#include "consolesettings.h"
+#include "fleetdelegates.h"
+#include "instancegridview.h"
+#include "instancemodel.h"
+#include "servicefilterproxy.h"
+#include "servicelistmodel.h"
+#include "theme.h"
+#include "versionmodel.h"
+#include "workspacesession.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QStyle>
+#include <QTableView>
+#include <QTimer>
+#include <QVBoxLayout>
+
+namespace sb {
+
+namespace {
+
+constexpr int rowHeight = 26;
+
+QLabel *sectionLabel(const QString &text, QWidget *parent)
+{
+    auto *label = new QLabel(text, parent);
+    QFont font = label->font();
+    font.setBold(true);
+    font.setPointSizeF(font.pointSizeF() * 1.05);
+    label->setFont(font);
+    return label;
+}
+
+void configureTable(QTableView *view)
+{
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setSelectionMode(QAbstractItemView::SingleSelection);
+    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    view->setShowGrid(false);
+    view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(rowHeight);
+    view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    view->horizontalHeader()->setHighlightSections(false);
+    view->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+}
+
+QString chip(const QString &text, const QColor &color, const QPalette &palette)
+{
+    return QStringLiteral("<span style=\"background-color:%1; color:%2;\">&nbsp;%3&nbsp;</span>")
+        .arg(theme::tint(color, palette, 0.22).name(), palette.color(QPalette::Text).name(),
+             text.toHtmlEscaped());
+}
+
+QString counted(int count, const QString &singular, const QString &plural)
+{
+    return QStringLiteral("%1 %2").arg(count).arg(count == 1 ? singular : plural);
+}
+
+QString percent(double ratio)
+{
+    return QStringLiteral("%1 %").arg(100.0 * ratio, 0, 'f', ratio < 0.1 ? 2 : 1);
+}
+
+} // namespace
+
+MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *parent)
+    : QMainWindow(parent)
+    , m_registry(registry)
+    , m_clock(clock)
+    , m_serviceModel(new ServiceListModel(this))
+    , m_serviceProxy(new ServiceFilterProxy(this))
+    , m_versionModel(new VersionModel(this))
+    , m_instanceModel(new InstanceModel(this))
+{
+    setWindowTitle(tr("Signalbox"));
+    setWindowIcon(QIcon(QStringLiteral(":/icons/signalbox.svg")));
+    m_serviceProxy->setSourceModel(m_serviceModel);
+
+    m_splitter = new QSplitter(Qt::Horizontal, this);
+    m_splitter->addWidget(buildServicePane());
+    m_detailStack = new QStackedWidget(m_splitter);
+    m_detailStack->addWidget(buildDetailPane());
+    m_detailStack->addWidget(buildErrorPage());
+    m_splitter->addWidget(m_detailStack);
+    m_splitter->setSizes({660, 780});
+    m_splitter->setChildrenCollapsible(false);
+    setCentralWidget(m_splitter);
+    m_splitter->installEventFilter(this);
+
+    m_workspaceLabel = new QLabel(this);
+    statusBar()->addWidget(m_workspaceLabel);
+    m_adapterStatus = new QWidget(this);
+    m_adapterLayout = new QHBoxLayout(m_adapterStatus);
+    m_adapterLayout->setContentsMargins(0, 0, 0, 0);
+    m_adapterLayout->setSpacing(12);
+    statusBar()->addPermanentWidget(m_adapterStatus);
+    m_clockLabel = new QLabel(this);
+    m_clockLabel->setToolTip(tr("The console's clock. In a simulated workspace it is simulated time."));
+    statusBar()->addPermanentWidget(m_clockLabel);
+
+    buildMenus();
+    resize(1440, 900);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *open = file->addAction(tr("&Open Workspace…"), this, &MainWindow::chooseWorkspace);
+    open->setShortcut(QKeySequence::Open);
+    QAction *reloadAction = file->addAction(tr("&Reload Workspace"), this, &MainWindow::reload);
+    reloadAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    QAction *find = view->addAction(tr("&Filter Services"), this, [this] {
+        m_filterEdit->setFocus();
+        m_filterEdit->selectAll();
+    });
+    find->setShortcut(QKeySequence::Find);
+    QAction *attention = view->addAction(tr("Only Services Needing &Attention"), this, [this](bool on) {
+        m_healthCombo->setCurrentIndex(m_healthCombo->findData(
+            int(on ? ServiceFilterProxy::HealthFilter::NeedsAttention : ServiceFilterProxy::HealthFilter::All)));
+    });
+    attention->setCheckable(true);
+    attention->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A));
+    connect(m_healthCombo, &QComboBox::currentIndexChanged, attention, [this, attention] {
+        attention->setChecked(m_healthCombo->currentData().toInt()
+                              == int(ServiceFilterProxy::HealthFilter::NeedsAttention));
+    });
+    view->addSeparator();
+    view->addAction(tr("Go to &Services"), QKeySequence(Qt::CTRL | Qt::Key_1), this,
+                    [this] { m_serviceView->setFocus(); });
+    view->addAction(tr("Go to &Versions"), QKeySequence(Qt::CTRL | Qt::Key_2), this,
+                    [this] { m_versionView->setFocus(); });
+    view->addAction(tr("Go to &Instances"), QKeySequence(Qt::CTRL | Qt::Key_3), this,
+                    [this] { m_instanceGrid->setFocus(); });
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Signalbox"), this, [this] {
+        QMessageBox::about(this, tr("About Signalbox"),
+                           tr("<b>Signalbox %1</b><p>A control console for zero-downtime releases: "
+                              "fleets per version, canaries, blue-green, rolling updates and "
+                              "rollback.</p>")
+                               .arg(QStringLiteral(SIGNALBOX_VERSION)));
+    });
+}
+
+QWidget *MainWindow::buildServicePane()
+{
+    auto *pane = new QWidget(this);
+    auto *layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(10, 10, 6, 6);
+    layout->addWidget(sectionLabel(tr("Services"), pane));
+
+    auto *filters = new QHBoxLayout;
+    m_filterEdit = new QLineEdit(pane);
+    m_filterEdit->setPlaceholderText(tr("Filter by name (Ctrl+F)"));
+    m_filterEdit->setClearButtonEnabled(true);
+    m_filterEdit->setAccessibleName(tr("Filter services by name"));
+    connect(m_filterEdit, &QLineEdit::textChanged, m_serviceProxy, &ServiceFilterProxy::setNameFilter);
+    filters->addWidget(m_filterEdit, 3);
+
+    m_environmentCombo = new QComboBox(pane);
+    m_environmentCombo->setAccessibleName(tr("Filter services by environment"));
+    m_environmentCombo->addItem(tr("All environments"), QString());
+    connect(m_environmentCombo, &QComboBox::currentIndexChanged, this, [this] {
+        m_serviceProxy->setEnvironmentFilter(m_environmentCombo->currentData().toString());
+    });
+    filters->addWidget(m_environmentCombo, 2);
+
+    m_healthCombo = new QComboBox(pane);
+    m_healthCombo->setAccessibleName(tr("Filter services by health"));
+    using HF = ServiceFilterProxy::HealthFilter;
+    const std::pair<QString, HF> healthChoices[] = {
+        {tr("Any health"), HF::All},          {tr("Needs attention"), HF::NeedsAttention},
+        {tr("Healthy"), HF::Healthy},         {tr("Degraded"), HF::Degraded},
+        {tr("Critical"), HF::Critical},       {tr("Unknown"), HF::Unknown},
+    };
+    for (const auto &[label, filter] : healthChoices)
+        m_healthCombo->addItem(label, int(filter));
+    connect(m_healthCombo, &QComboBox::currentIndexChanged, this, [this] {
+        m_serviceProxy->setHealthFilter(HF(m_healthCombo->currentData().toInt()));
+    });
+    filters->addWidget(m_healthCombo, 2);
+    layout->addLayout(filters);
+
+    m_serviceView = new QTableView(pane);
+    m_serviceView->setAccessibleName(tr("Services"));
+    configureTable(m_serviceView);
+    m_serviceView->setModel(m_serviceProxy);
+    m_serviceView->setItemDelegateForColumn(ServiceListModel::HealthColumn, new HealthDelegate(m_serviceView));
+    m_serviceView->setSortingEnabled(true);
+    // Workspace order until the user picks a column: it is the order the team wrote down.
+    m_serviceView->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    m_serviceProxy->sort(-1);
+    m_serviceView->horizontalHeader()->setStretchLastSection(true);
+    connect(m_serviceView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &MainWindow::showSelected);
+    layout->addWidget(m_serviceView, 1);
+
+    setTabOrder(m_filterEdit, m_environmentCombo);
+    setTabOrder(m_environmentCombo, m_healthCombo);
+    setTabOrder(m_healthCombo, m_serviceView);
+    return pane;
+}
+
+QWidget *MainWindow::buildDetailPane()
+{
+    auto *pane = new QWidget(this);
+    auto *layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(12, 10, 10, 6);
+    layout->setSpacing(6);
+
+    m_titleLabel = new QLabel(pane);
+    QFont titleFont = m_titleLabel->font();
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.6);
+    titleFont.setBold(true);
+    m_titleLabel->setFont(titleFont);
+    m_titleLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_titleLabel);
+
+    m_badgesLabel = new QLabel(pane);
+    m_badgesLabel->setTextFormat(Qt::RichText);
+    layout->addWidget(m_badgesLabel);
+    m_summaryLabel = new QLabel(pane);
+    m_summaryLabel->setWordWrap(true);
+    layout->addWidget(m_summaryLabel);
+
+    m_reloadBanner = new QLabel(pane);
+    m_reloadBanner->setWordWrap(true);
+    m_reloadBanner->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_reloadBanner->setAutoFillBackground(true);
+    m_reloadBanner->setMargin(8);
+    m_reloadBanner->hide();
+    layout->addWidget(m_reloadBanner);
+
+    layout->addSpacing(6);
+    layout->addWidget(sectionLabel(tr("Versions"), pane));
+    m_versionView = new QTableView(pane);
+    m_versionView->setAccessibleName(tr("Versions of the selected service"));
+    configureTable(m_versionView);
+    m_versionView->setModel(m_versionModel);
+    m_versionView->setItemDelegate(new VersionDelegate(m_versionView));
+    m_versionView->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_versionView->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_versionView->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    // Tall enough for every version without scrolling; a service rarely runs more than three.
+    auto fitVersions = [this] {
+        const int rows = std::max(1, m_versionModel->rowCount());
+        m_versionView->setFixedHeight(m_versionView->horizontalHeader()->sizeHint().height()
+                                      + rows * rowHeight + 2 * m_versionView->frameWidth());
+    };
+    connect(m_versionModel, &QAbstractItemModel::rowsInserted, this, fitVersions);
+    connect(m_versionModel, &QAbstractItemModel::rowsRemoved, this, fitVersions);
+    connect(m_versionModel, &QAbstractItemModel::modelReset, this, fitVersions);
+    fitVersions();
+    layout->addWidget(m_versionView);
+
+    layout->addSpacing(6);
+    layout->addWidget(sectionLabel(tr("Instances"), pane));
+    m_instanceGrid = new InstanceGridView(pane);
+    m_instanceGrid->setModel(m_instanceModel);
+    auto *scroll = new QScrollArea(pane);
+    scroll->setWidget(m_instanceGrid);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    layout->addWidget(scroll, 1);
+    connect(m_instanceGrid, &InstanceGridView::currentInstanceChanged, this,
+            [this](const QString &text) { statusBar()->showMessage(text); });
+
+    setTabOrder(m_serviceView, m_versionView);
+    setTabOrder(m_versionView, m_instanceGrid);
+    return pane;
+}
+
+QWidget *MainWindow::buildErrorPage()
+{
+    auto *page = new QWidget(this);
+    auto *layout = new QVBoxLayout(page);
+    layout->setContentsMargins(24, 24, 24, 24);
+    auto *top = new QHBoxLayout;
+    auto *icon = new QLabel(page);
+    icon->setPixmap(style()->standardIcon(QStyle::SP_MessageBoxCritical).pixmap(40, 40));
+    top->addWidget(icon, 0, Qt::AlignTop);
+    m_errorTitle = new QLabel(tr("This workspace could not be loaded"), page);
+    QFont font = m_errorTitle->font();
+    font.setBold(true);
+    font.setPointSizeF(font.pointSizeF() * 1.3);
+    m_errorTitle->setFont(font);
+    top->addWidget(m_errorTitle, 1);
+    layout->addLayout(top);
+
+    m_errorText = new QLabel(page);
+    m_errorText->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_errorText->setWordWrap(true);
+    m_errorText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_errorText->setAccessibleName(tr("Workspace error"));
+    layout->addWidget(m_errorText);
+
+    auto *hint = new QLabel(tr("Nothing from this file was applied. Fix the line named above and "
+                               "reload with Ctrl+R, or open another workspace with Ctrl+O. "
+                               "The format is described in docs/workspace.md."),
+                            page);
+    hint->setWordWrap(true);
+    layout->addWidget(hint);
+    layout->addStretch(1);
+    return page;
+}
+
+std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
+{
+    auto opened = WorkspaceSession::open(path, m_registry, m_clock);
+    if (!opened) {
+        const Diagnostic &problem = opened.error();
+        if (m_session) {
+            // Keep the working console; say what is wrong with the new file above it.
+            m_reloadBanner->setText(tr("<b>Reload failed, still showing the last good "
+                                       "workspace.</b><br>%1")
+                                        .arg(problem.toString().toHtmlEscaped()));
+            QPalette pal = m_reloadBanner->palette();
+            pal.setColor(QPalette::Window, theme::tint(theme::healthColor(Health::Critical, pal), pal, 0.2));
+            m_reloadBanner->setPalette(pal);
+            m_reloadBanner->show();
+        } else {
+            m_workspacePath = path;
+            m_errorText->setText(problem.toString());
+            m_detailStack->setCurrentIndex(1);
+            m_workspaceLabel->setText(tr("No workspace loaded"));
+        }
+        return problem;
+    }
+
+    if (m_session)
+        saveSettings();
+    m_session = std::move(opened).value();
+    m_workspacePath = path;
+    m_reloadBanner->hide();
+    m_detailStack->setCurrentIndex(0);
+
+    const Workspace &workspace = m_session->workspace();
+    setWindowTitle(tr("%1 — Signalbox").arg(workspace.name));
+    m_workspaceLabel->setText(
+        QStringLiteral("%1 · %2")
+            .arg(workspace.name, counted(int(workspace.services.size()), tr("service"), tr("services"))));
+    m_workspaceLabel->setToolTip(workspace.file);
+
+    const QSignalBlocker blocker(m_environmentCombo);
+    while (m_environmentCombo->count() > 1)
+        m_environmentCombo->removeItem(1);
+    for (const QString &environment : workspace.environments)
+        m_environmentCombo->addItem(environment, environment);
+    m_environmentCombo->setCurrentIndex(0);
+    m_serviceProxy->setEnvironmentFilter(QString());
+
+    if (m_remembersState)
+        m_pendingSelection = ConsoleSettings::load(workspace.file).lastService;
+
+    rebuildAdapterStatus();
+    connect(m_session.get(), &WorkspaceSession::snapshotChanged, this,
+            [this] { applySnapshot(m_session->snapshot()); });
+    m_session->start();
+    applySnapshot(m_session->snapshot());
+    m_serviceView->setFocus();
+    return std::nullopt;
+}
+
+void MainWindow::reload()
+{
+    if (!m_workspacePath.isEmpty())
+        openWorkspace(m_workspacePath);
+}
+
+void MainWindow::chooseWorkspace()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Workspace"),
+                                                      QFileInfo(m_workspacePath).absolutePath(),
+                                                      tr("Signalbox workspaces (*.yaml *.yml)"));
+    if (!path.isEmpty())
+        openWorkspace(path);
+}
+
+void MainWindow::rebuildAdapterStatus()
+{
+    while (QLayoutItem *item = m_adapterLayout->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    for (const auto &adapter : m_session->adapters()) {
+        auto *label = new QLabel(m_adapterStatus);
+        label->setTextFormat(Qt::RichText);
+        auto refresh = [label, adapter = adapter.get()] {
+            const QPalette pal = label->palette();
+            label->setText(QStringLiteral("<span style=\"color:%1\">●</span> %2: %3")
+                               .arg(theme::connectionColor(adapter->connectionState(), pal).name(),
+                                    adapter->name().toHtmlEscaped(),
+                                    toString(adapter->connectionState())));
+            label->setToolTip(QStringLiteral("%1 (%2)\n%3")
+                                  .arg(adapter->name(), adapter->type(), adapter->connectionDetail()));
+        };
+        refresh();
+        connect(adapter.get(), &Adapter::connectionStateChanged, label, refresh);
+        m_adapterLayout->addWidget(label);
+    }
+}
+
+void MainWindow::applySnapshot(const ConsoleSnapshot &snapshot)
+{
+    const bool firstLoad = m_serviceModel->rowCount() == 0;
+    m_snapshot = snapshot;
+    m_serviceModel->setSnapshot(m_snapshot);
+    if (firstLoad && m_serviceModel->rowCount() > 0) {
+        m_serviceView->resizeColumnsToContents();
+        for (int column = 0; column < ServiceListModel::ColumnCount; ++column)
+            m_serviceView->setColumnWidth(column, m_serviceView->columnWidth(column) + 6);
+    }
+    if (!m_pendingSelection.isEmpty()) {
+        for (const ServiceStatus &status : m_snapshot.services) {
+            if (status.key.id() == m_pendingSelection) {
+                selectService(status.key);
+                break;
+            }
+        }
+        m_pendingSelection.clear();
+    }
+    if (!m_serviceView->currentIndex().isValid() && m_serviceProxy->rowCount() > 0)
+        m_serviceView->setCurrentIndex(m_serviceProxy->index(0, 0));
+    showSelected();
+    updateClockLabel();
+}
+
+const ServiceStatus *MainWindow::statusOf(const ServiceKey &key) const
+{
+    // The list model keeps the snapshot's order, so its row is the snapshot's index.
+    const int row = m_serviceModel->rowOf(key);
+    if (row < 0 || row >= m_snapshot.services.size())
+        return nullptr;
+    return &m_snapshot.services[row];
+}
+
+std::optional<ServiceKey> MainWindow::selectedService() const
+{
+    const QModelIndex current = m_serviceView->currentIndex();
+    if (!current.isValid())
+        return std::nullopt;
+    return m_serviceModel->keyAt(m_serviceProxy->mapToSource(current).row());
+}
+
+bool MainWindow::selectService(const ServiceKey &key)
+{
+    const int row = m_serviceModel->rowOf(key);
+    if (row < 0)
+        return false;
+    const QModelIndex index = m_serviceProxy->mapFromSource(m_serviceModel->index(row, 0));
+    if (!index.isValid())
+        return false;
+    m_serviceView->setCurrentIndex(index);
+    m_serviceView->scrollTo(index);
+    return true;
+}
+
+void MainWindow::showSelected()
+{
+    const std::optional<ServiceKey> key = selectedService();
+    const ServiceStatus *status = key ? statusOf(*key) : nullptr;
+    if (!status) {
+        m_versionModel->clear();
+        m_instanceModel->clear();
+        updateHeader(nullptr);
+        return;
+    }
+    m_versionModel->setService(*status);
+    m_instanceGrid->setNow(m_snapshot.at);
+    if (status->fleet)
+        m_instanceModel->setFleet(*status->fleet);
+    else
+        m_instanceModel->setFleet(FleetSnapshot{status->key, m_snapshot.at, {}});
+    updateHeader(status);
+}
+
+void MainWindow::updateHeader(const ServiceStatus *status)
+{
+    if (!status) {
+        m_titleLabel->setText(m_snapshot.services.isEmpty() ? tr("No services")
+                                                            : tr("No service selected"));
+        m_badgesLabel->clear();
+        m_summaryLabel->clear();
+        return;
+    }
+    const QPalette pal = palette();
+    const Health health = healthOf(*status);
+    m_titleLabel->setText(status->key.name);
+    const QColor neutral = pal.color(QPalette::PlaceholderText);
+    QString badges = chip(status->key.environment, neutral, pal) + QStringLiteral("&nbsp;&nbsp;")
+                     + chip(toString(status->strategy), theme::stateColor(InstanceState::Starting, pal), pal)
+                     + QStringLiteral("&nbsp;&nbsp;") + chip(toString(health), theme::healthColor(health, pal), pal);
+    if (m_session) {
+        if (const ServiceSpec *spec = m_session->workspace().service(status->key); spec && !spec->description.isEmpty())
+            badges += QStringLiteral("&nbsp;&nbsp;&nbsp;") + spec->description.toHtmlEscaped();
+    }
+    m_badgesLabel->setText(badges);
+
+    QStringList parts;
+    const QList<VersionSummary> versions = summarizeVersions(*status);
+    int live = 0, ready = 0;
+    for (const VersionSummary &v : versions) {
+        live += v.total;
+        ready += v.ready;
+    }
+    parts << tr("%1 of %2 ready").arg(ready).arg(counted(live, tr("instance"), tr("instances")));
+    parts << counted(int(versions.size()), tr("version"), tr("versions"));
+    if (status->metrics) {
+        double rate = 0, errors = 0, worstP99 = 0;
+        qint64 requests = 0;
+        for (const VersionMetrics &m : status->metrics->versions) {
+            rate += m.requestsPerSecond;
+            requests += m.requests;
+            errors += m.errorRatio * double(m.requests);
+            if (m.requests > 0)
+                worstP99 = std::max(worstP99, m.p99Ms);
+        }
+        parts << tr("%1 req/s").arg(rate, 0, 'f', 0);
+        if (requests > 0) {
+            parts << tr("%1 errors").arg(percent(errors / double(requests)));
+            parts << tr("worst p99 %1 ms").arg(worstP99, 0, 'f', 0);
+        }
+    }
+    for (const QString &problem : {status->fleetError, status->trafficError, status->metricsError}) {
+        if (!problem.isEmpty())
+            parts << problem;
+    }
+    m_summaryLabel->setText(parts.join(QStringLiteral("  ·  ")));
+}
+
+void MainWindow::updateClockLabel()
+{
+    const bool simulated = qobject_cast<VirtualClock *>(m_clock) != nullptr;
+    const QString time = formatUtc(m_clock->now());
+    m_clockLabel->setText(simulated ? tr("Simulated %1").arg(time) : time);
+}
+
+QString MainWindow::loadErrorText() const
+{
+    return m_detailStack->currentIndex() == 1 ? m_errorText->text() : QString();
+}
+
+bool MainWindow::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == m_splitter && event->type() == QEvent::Paint && !m_painted) {
+        m_painted = true;
+        // After this paint completes, so whoever listens measures a frame that exists.
+        QTimer::singleShot(0, this, &MainWindow::firstPainted);
+    }
+    return QMainWindow::eventFilter(watched, event);
+}
+
+void MainWindow::restoreLayout()
+{
+    const ConsoleSettings settings = ConsoleSettings::load(m_workspacePath);
+    if (!settings.windowGeometry.isEmpty())
+        restoreGeometry(settings.windowGeometry);
+    if (!settings.windowState.isEmpty())
+        restoreState(settings.windowState);
+    if (!settings.splitterState.isEmpty())
+        m_splitter->restoreState(settings.splitterState);
+}
+
+void MainWindow::saveSettings() const
+{
+    if (!m_session || !m_remembersState)
+        return;
+    ConsoleSettings settings;
+    settings.windowGeometry = saveGeometry();
+    settings.windowState = saveState();
+    settings.splitterState = m_splitter->saveState();
+    if (const std::optional<ServiceKey> key = selectedService())
+        settings.lastService = key->id();
+    settings.save(m_session->workspace().file);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveSettings();
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace sb

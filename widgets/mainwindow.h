@@ -1,0 +1,119 @@
+#pragma once
+
+#include "diagnostic.h"
+#include "fleet.h"
+
+#include <QMainWindow>
+
+#include <memory>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QSplitter;
+class QStackedWidget;
+class QTableView;
+class QHBoxLayout;
+
+namespace sb {
+
+class AdapterRegistry;
+class Clock;
+class InstanceGridView;
+class InstanceModel;
+class ServiceFilterProxy;
+class ServiceListModel;
+class VersionModel;
+class WorkspaceSession;
+
+// The console: services on the left, the selected service's fleet per version on the right,
+// adapter connections in the status bar. It owns the open workspace session; a workspace that
+// fails to load never replaces one that works.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Opens and starts a workspace. On failure the message is shown where the fleet would be
+    // and any workspace already open stays in force. Returns the problem, if any.
+    std::optional<Diagnostic> openWorkspace(const QString &path);
+    // Off for screenshots and benchmarks: nothing is read from or written to the user's settings.
+    void setRemembersState(bool remember) { m_remembersState = remember; }
+    // Window geometry and layout from the last run.
+    void restoreLayout();
+    WorkspaceSession *session() const { return m_session.get(); }
+
+    // Shows a whole console snapshot; what the session calls on every change, and what
+    // benchmarks drive directly.
+    void applySnapshot(const ConsoleSnapshot &snapshot);
+    bool selectService(const ServiceKey &key);
+    std::optional<ServiceKey> selectedService() const;
+
+    ServiceListModel *serviceModel() const { return m_serviceModel; }
+    ServiceFilterProxy *serviceProxy() const { return m_serviceProxy; }
+    VersionModel *versionModel() const { return m_versionModel; }
+    InstanceModel *instanceModel() const { return m_instanceModel; }
+    QTableView *serviceView() const { return m_serviceView; }
+    QTableView *versionView() const { return m_versionView; }
+    InstanceGridView *instanceGrid() const { return m_instanceGrid; }
+    // The text shown where the fleet would be when the workspace failed to load.
+    QString loadErrorText() const;
+
+Q_SIGNALS:
+    void firstPainted();
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
+private:
+    void buildMenus();
+    QWidget *buildServicePane();
+    QWidget *buildDetailPane();
+    QWidget *buildErrorPage();
+    void showSelected();
+    void updateHeader(const ServiceStatus *status);
+    void rebuildAdapterStatus();
+    void updateClockLabel();
+    void reload();
+    void chooseWorkspace();
+    void saveSettings() const;
+    const ServiceStatus *statusOf(const ServiceKey &key) const;
+
+    const AdapterRegistry &m_registry;
+    Clock *m_clock;
+    std::unique_ptr<WorkspaceSession> m_session;
+    QString m_workspacePath;
+    ConsoleSnapshot m_snapshot;
+    QString m_pendingSelection;
+    bool m_painted = false;
+    bool m_remembersState = true;
+
+    ServiceListModel *m_serviceModel;
+    ServiceFilterProxy *m_serviceProxy;
+    VersionModel *m_versionModel;
+    InstanceModel *m_instanceModel;
+
+    QSplitter *m_splitter = nullptr;
+    QLineEdit *m_filterEdit = nullptr;
+    QComboBox *m_environmentCombo = nullptr;
+    QComboBox *m_healthCombo = nullptr;
+    QTableView *m_serviceView = nullptr;
+    QStackedWidget *m_detailStack = nullptr;
+    QLabel *m_titleLabel = nullptr;
+    QLabel *m_badgesLabel = nullptr;
+    QLabel *m_summaryLabel = nullptr;
+    QLabel *m_reloadBanner = nullptr;
+    QTableView *m_versionView = nullptr;
+    InstanceGridView *m_instanceGrid = nullptr;
+    QLabel *m_errorTitle = nullptr;
+    QLabel *m_errorText = nullptr;
+    QLabel *m_workspaceLabel = nullptr;
+    QLabel *m_clockLabel = nullptr;
+    QWidget *m_adapterStatus = nullptr;
+    QHBoxLayout *m_adapterLayout = nullptr;
+};
+
+} // namespace sb

@@ -1,0 +1,23 @@
+#pragma once
+
+#include "adapter.h"
+#include "fleet.h"
+
+#include <QColor>
+#include <QPalette>
+
+namespace sb::theme {
+
+// The desktop's palette decides light or dark; Qt 6.4 has no colour-scheme hint yet, so read
+// the window colour's lightness.
+bool isDark(const QPalette &palette);
+
+// Colours chosen to stay distinct from each other, and readable in both palettes, for the
+// most common colour-vision deficiencies: state is also told by shape and text elsewhere.
+QColor stateColor(InstanceState state, const QPalette &palette);
+QColor healthColor(Health health, const QPalette &palette);
+QColor connectionColor(ConnectionState state, const QPalette &palette);
+// A faint wash of `color` over the base colour, for badges and bars.
+QColor tint(const QColor &color, const QPalette &palette, double strength = 0.18);
+
+} // namespace sb::theme
