@@ -34,7 +34,6 @@ WorkspaceSession::open(const QString &path, const AdapterRegistry &registry, Clo
                 return Diagnostic{spec.file, spec.line, 1,
                                   QStringLiteral("adapter '%1' of type '%2' could not be created")
                                       .arg(spec.name, spec.type)};
-            adapter->setParent(nullptr);
             session->m_adapters.push_back(std::move(adapter));
         } catch (const DiagnosticError &error) {
             return error.diagnostic();

@@ -174,7 +174,12 @@ QWidget *MainWindow::buildServicePane()
     auto *pane = new QWidget(this);
     auto *layout = new QVBoxLayout(pane);
     layout->setContentsMargins(10, 10, 6, 6);
-    layout->addWidget(sectionLabel(tr("Services"), pane));
+    auto *heading = new QHBoxLayout;
+    heading->addWidget(sectionLabel(tr("Services"), pane));
+    m_healthTally = new QLabel(pane);
+    m_healthTally->setTextFormat(Qt::RichText);
+    heading->addWidget(m_healthTally, 1, Qt::AlignRight | Qt::AlignVCenter);
+    layout->addLayout(heading);
 
     auto *filters = new QHBoxLayout;
     m_filterEdit = new QLineEdit(pane);
@@ -436,7 +441,12 @@ void MainWindow::applySnapshot(const ConsoleSnapshot &snapshot)
         m_serviceView->resizeColumnsToContents();
         for (int column = 0; column < ServiceListModel::ColumnCount; ++column)
             m_serviceView->setColumnWidth(column, m_serviceView->columnWidth(column) + 6);
+        // Health changes after this measurement; leave room for its longest word and the dot.
+        const int healthWidth = m_serviceView->fontMetrics().horizontalAdvance(tr("Degraded")) + 36;
+        m_serviceView->setColumnWidth(ServiceListModel::HealthColumn,
+                                      std::max(healthWidth, m_serviceView->columnWidth(ServiceListModel::HealthColumn)));
     }
+    updateHealthTally();
     if (!m_pendingSelection.isEmpty()) {
         for (const ServiceStatus &status : m_snapshot.services) {
             if (status.key.id() == m_pendingSelection) {
@@ -553,6 +563,34 @@ void MainWindow::updateHeader(const ServiceStatus *status)
             parts << problem;
     }
     m_summaryLabel->setText(parts.join(QStringLiteral("  ·  ")));
+}
+
+void MainWindow::updateHealthTally()
+{
+    int counts[4] = {};
+    for (const ServiceStatus &status : m_snapshot.services)
+        ++counts[int(healthOf(status))];
+    QStringList parts;
+    const QPalette pal = palette();
+    for (Health health : {Health::Critical, Health::Degraded, Health::Unknown, Health::Healthy}) {
+        if (counts[int(health)] > 0)
+            parts << QStringLiteral("<span style=\"color:%1\">●</span> %2 %3")
+                         .arg(theme::healthColor(health, pal).name())
+                         .arg(counts[int(health)])
+                         .arg(toString(health));
+    }
+    m_healthTally->setText(parts.join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+}
+
+void MainWindow::changeEvent(QEvent *event)
+{
+    // Colours are baked into rich text; repaint them when the desktop switches light and dark.
+    if (event->type() == QEvent::PaletteChange && m_session) {
+        rebuildAdapterStatus();
+        updateHealthTally();
+        showSelected();
+    }
+    QMainWindow::changeEvent(event);
 }
 
 void MainWindow::updateClockLabel()

@@ -67,6 +67,7 @@ Q_SIGNALS:
 protected:
     void closeEvent(QCloseEvent *event) override;
     bool eventFilter(QObject *watched, QEvent *event) override;
+    void changeEvent(QEvent *event) override;
 
 private:
     void buildMenus();
@@ -77,6 +78,7 @@ private:
     void updateHeader(const ServiceStatus *status);
     void rebuildAdapterStatus();
     void updateClockLabel();
+    void updateHealthTally();
     void reload();
     void chooseWorkspace();
     void saveSettings() const;
@@ -100,6 +102,7 @@ private:
     QLineEdit *m_filterEdit = nullptr;
     QComboBox *m_environmentCombo = nullptr;
     QComboBox *m_healthCombo = nullptr;
+    QLabel *m_healthTally = nullptr;
     QTableView *m_serviceView = nullptr;
     QStackedWidget *m_detailStack = nullptr;
     QLabel *m_titleLabel = nullptr;
