@@ -189,8 +189,8 @@ int main(int argc, char **argv)
                 QStringList names;
                 for (const sb::ServiceSpec &spec : window.session()->workspace().services)
                     names << spec.key.id();
-                printError(QStringLiteral("no service '%1' in %2; choose one of: %3")
-                               .arg(parser.value(serviceOption), window.session()->workspace().file,
+                printError(QStringLiteral("no service '%1' in workspace '%2'; choose one of: %3")
+                               .arg(parser.value(serviceOption), window.session()->workspace().name,
                                     names.join(QStringLiteral(", "))));
                 return 2;
             }
