@@ -206,6 +206,8 @@ void InstanceGridView::paintEvent(QPaintEvent *)
     bold.setBold(true);
     for (const Group &group : m_groups) {
         const int ready = group.counts[int(InstanceState::Ready)];
+        // Terminated cells stay a moment so the user sees them go; they are not instances.
+        const int live = group.count - group.counts[int(InstanceState::Terminated)];
         painter.setFont(bold);
         painter.setPen(pal.color(QPalette::WindowText));
         const QRect header(margin, group.top, width() - 2 * margin, headerHeight - 4);
@@ -215,8 +217,8 @@ void InstanceGridView::paintEvent(QPaintEvent *)
         painter.drawText(header.adjusted(QFontMetrics(bold).horizontalAdvance(group.version) + 10, 0, 0, 0),
                          Qt::AlignLeft | Qt::AlignVCenter,
                          tr("%1 %2, %3 ready")
-                             .arg(group.count)
-                             .arg(group.count == 1 ? tr("instance") : tr("instances"))
+                             .arg(live)
+                             .arg(live == 1 ? tr("instance") : tr("instances"))
                              .arg(ready));
 
         for (int i = 0; i < group.count; ++i) {
