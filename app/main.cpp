@@ -59,7 +59,8 @@ std::optional<sb::ServiceKey> findService(const sb::Workspace &workspace, const 
     const QString name = text.section(QLatin1Char('/'), 0, 0);
     const QString environment = text.section(QLatin1Char('/'), 1);
     for (const sb::ServiceSpec &service : workspace.services) {
-        if (service.key.name == name && (environment.isEmpty() || service.key.environment == environment))
+        if (service.key.name == name
+            && (environment.isEmpty() || service.key.environment == environment))
             return service.key;
     }
     return std::nullopt;
@@ -86,7 +87,8 @@ int renderScreenshot(sb::MainWindow &window, sb::VirtualClock &clock, const QStr
     QImageWriter writer(file, "png");
     if (!writer.write(picture.toImage())) {
         printError(QStringLiteral("could not write the screenshot to %1: %2")
-                       .arg(QDir::toNativeSeparators(QFileInfo(file).absoluteFilePath()), writer.errorString()));
+                       .arg(QDir::toNativeSeparators(QFileInfo(file).absoluteFilePath()),
+                            writer.errorString()));
         return 1;
     }
     return 0;
@@ -137,12 +139,14 @@ int main(int argc, char **argv)
         QStringLiteral("quit-after-first-paint"),
         QStringLiteral("Exit as soon as the main window has painted once (start-up benchmark)."));
     quitAfterPaintOption.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({workspaceOption, screenshotOption, serviceOption, afterOption, quitAfterPaintOption});
+    parser.addOptions(
+        {workspaceOption, screenshotOption, serviceOption, afterOption, quitAfterPaintOption});
     parser.process(app);
 
     if (!parser.positionalArguments().isEmpty()) {
-        printError(QStringLiteral("unexpected argument '%1'; to open a workspace use --workspace FILE")
-                       .arg(parser.positionalArguments().constFirst()));
+        printError(
+            QStringLiteral("unexpected argument '%1'; to open a workspace use --workspace FILE")
+                .arg(parser.positionalArguments().constFirst()));
         return 2;
     }
     bool afterOk = false;
@@ -159,8 +163,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    const QString workspacePath =
-        parser.isSet(workspaceOption) ? parser.value(workspaceOption) : demoWorkspace;
+    const QString workspacePath
+        = parser.isSet(workspaceOption) ? parser.value(workspaceOption) : demoWorkspace;
 
     sb::AdapterRegistry registry;
     sb::registerBuiltinAdapters(registry);

@@ -14,9 +14,10 @@ QString toString(ConnectionState state)
 }
 
 Adapter::Adapter(QString name, QString type, QObject *parent)
-    : QObject(parent), m_name(std::move(name)), m_type(std::move(type))
-{
-}
+    : QObject(parent)
+    , m_name(std::move(name))
+    , m_type(std::move(type))
+{}
 
 void Adapter::setConnectionState(ConnectionState state, const QString &detail)
 {

@@ -27,10 +27,12 @@ public:
     virtual void traffic(const ServiceKey &service, Callback<TrafficSplit> done) = 0;
     // Weights in percent per version; they must add up to 100.
     virtual void setWeights(const ServiceKey &service, const QMap<QString, double> &weightPercent,
-                            Callback<TrafficSplit> done) = 0;
+                            Callback<TrafficSplit> done)
+        = 0;
     // Blue-green: all traffic to `version` in one router operation.
     virtual void switchTo(const ServiceKey &service, const QString &version,
-                          Callback<TrafficSplit> done) = 0;
+                          Callback<TrafficSplit> done)
+        = 0;
 };
 
 class Deployer
@@ -39,7 +41,8 @@ public:
     virtual ~Deployer() = default;
     // Start or stop instances of `version` until `instances` are live; 0 drains them all.
     virtual void scale(const ServiceKey &service, const QString &version, int instances,
-                       Callback<Done> done) = 0;
+                       Callback<Done> done)
+        = 0;
 };
 
 class MetricsSource

@@ -37,7 +37,10 @@ void RealClock::cancel(TimerId id)
         timer->deleteLater();
 }
 
-VirtualClock::VirtualClock(TimePoint start, QObject *parent) : Clock(parent), m_now(start) {}
+VirtualClock::VirtualClock(TimePoint start, QObject *parent)
+    : Clock(parent)
+    , m_now(start)
+{}
 
 TimePoint VirtualClock::defaultStart()
 {

@@ -25,7 +25,9 @@ QDebug operator<<(QDebug debug, const Diagnostic &diagnostic);
 class DiagnosticError : public std::exception
 {
 public:
-    explicit DiagnosticError(Diagnostic diagnostic) : m_diagnostic(std::move(diagnostic)) {}
+    explicit DiagnosticError(Diagnostic diagnostic)
+        : m_diagnostic(std::move(diagnostic))
+    {}
     const Diagnostic &diagnostic() const { return m_diagnostic; }
     const char *what() const noexcept override { return "signalbox diagnostic"; }
 

@@ -128,7 +128,8 @@ QList<VersionSummary> summarizeVersions(const ServiceStatus &status)
         }
     }
     if (status.traffic) {
-        for (auto it = status.traffic->weightPercent.cbegin(); it != status.traffic->weightPercent.cend(); ++it) {
+        for (auto it = status.traffic->weightPercent.cbegin();
+             it != status.traffic->weightPercent.cend(); ++it) {
             // A version that is routed to but has no instances is exactly what the user must see.
             if (it.value() > 0 || byVersion.contains(it.key()))
                 entry(it.key()).weightPercent = it.value();
@@ -219,15 +220,16 @@ QDebug operator<<(QDebug debug, const Instance &instance)
 QDebug operator<<(QDebug debug, const TrafficSplit &split)
 {
     QDebugStateSaver saver(debug);
-    debug.nospace() << "TrafficSplit(" << split.weightPercent << " active=" << split.activeVersion << ')';
+    debug.nospace() << "TrafficSplit(" << split.weightPercent << " active=" << split.activeVersion
+                    << ')';
     return debug;
 }
 
 QDebug operator<<(QDebug debug, const VersionSummary &s)
 {
     QDebugStateSaver saver(debug);
-    debug.nospace() << "VersionSummary(" << s.version << " total=" << s.total << " ready=" << s.ready
-                    << " weight=" << s.weightPercent << ')';
+    debug.nospace() << "VersionSummary(" << s.version << " total=" << s.total
+                    << " ready=" << s.ready << " weight=" << s.weightPercent << ')';
     return debug;
 }
 

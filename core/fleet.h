@@ -33,7 +33,10 @@ enum class InstanceState { Starting, Ready, Draining, Terminated, Failed };
 QString toString(InstanceState state);
 // Terminated instances are history: they stay briefly in a snapshot so the user sees them go,
 // but they count toward nothing.
-inline bool isLive(InstanceState state) { return state != InstanceState::Terminated; }
+inline bool isLive(InstanceState state)
+{
+    return state != InstanceState::Terminated;
+}
 
 struct Instance {
     QString id;
@@ -67,10 +70,10 @@ struct TrafficSplit {
 struct VersionMetrics {
     QString version;
     double requestsPerSecond = 0;
-    double errorRatio = 0;  // 0..1
+    double errorRatio = 0; // 0..1
     double p50Ms = 0;
     double p99Ms = 0;
-    qint64 requests = 0;    // in the interval, so judges can tell thin data from no data
+    qint64 requests = 0; // in the interval, so judges can tell thin data from no data
 
     friend bool operator==(const VersionMetrics &, const VersionMetrics &) = default;
 };

@@ -7,8 +7,8 @@ namespace sb {
 
 std::span<const double> LatencyHistogram::defaultBoundsMs()
 {
-    static constexpr double bounds[] = {5,   10,  25,  50,   75,   100,  150,  200,  300,
-                                        400, 500, 750, 1000, 1500, 2500, 5000, 10000};
+    static constexpr double bounds[]
+        = {5, 10, 25, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2500, 5000, 10000};
     return bounds;
 }
 

@@ -12,7 +12,7 @@ namespace sb {
 struct LatencyHistogram {
     static std::span<const double> defaultBoundsMs();
 
-    QList<double> boundsMs;        // ascending, finite; an implicit +Inf bucket follows
+    QList<double> boundsMs;         // ascending, finite; an implicit +Inf bucket follows
     QList<qint64> cumulativeCounts; // boundsMs.size() + 1 entries, the last being the total
 
     qint64 total() const { return cumulativeCounts.isEmpty() ? 0 : cumulativeCounts.last(); }

@@ -16,8 +16,8 @@ struct Error {
         Unsupported, // the adapter does not offer this verb at all
         Unavailable, // the backend could not be reached or refused
         Timeout,
-        Invalid,     // the request or the backend's answer did not make sense
-        Failed,      // the backend understood and said no
+        Invalid, // the request or the backend's answer did not make sense
+        Failed,  // the backend understood and said no
     };
     Kind kind = Kind::Failed;
     QString message;
@@ -32,8 +32,12 @@ template <typename T, typename E = Error>
 class Result
 {
 public:
-    Result(T value) : m_state(std::move(value)) {}
-    Result(E error) : m_state(std::move(error)) {}
+    Result(T value)
+        : m_state(std::move(value))
+    {}
+    Result(E error)
+        : m_state(std::move(error))
+    {}
 
     bool ok() const { return std::holds_alternative<T>(m_state); }
     explicit operator bool() const { return ok(); }

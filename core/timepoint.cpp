@@ -21,9 +21,13 @@ QString formatDuration(Duration d)
     if (seconds < 60)
         text = QStringLiteral("%1 s").arg(seconds);
     else if (seconds < 3600)
-        text = QStringLiteral("%1 min %2 s").arg(seconds / 60).arg(seconds % 60, 2, 10, QLatin1Char('0'));
+        text = QStringLiteral("%1 min %2 s")
+                   .arg(seconds / 60)
+                   .arg(seconds % 60, 2, 10, QLatin1Char('0'));
     else if (seconds < 86400)
-        text = QStringLiteral("%1 h %2 min").arg(seconds / 3600).arg((seconds % 3600) / 60, 2, 10, QLatin1Char('0'));
+        text = QStringLiteral("%1 h %2 min")
+                   .arg(seconds / 3600)
+                   .arg((seconds % 3600) / 60, 2, 10, QLatin1Char('0'));
     else
         text = QStringLiteral("%1 d %2 h").arg(seconds / 86400).arg((seconds % 86400) / 3600);
     return negative ? QLatin1Char('-') + text : text;

@@ -11,8 +11,14 @@ namespace sb {
 using Duration = std::chrono::milliseconds;
 using TimePoint = std::chrono::time_point<std::chrono::system_clock, Duration>;
 
-inline qint64 toMSecsSinceEpoch(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint fromMSecsSinceEpoch(qint64 ms) { return TimePoint(Duration(ms)); }
+inline qint64 toMSecsSinceEpoch(TimePoint t)
+{
+    return t.time_since_epoch().count();
+}
+inline TimePoint fromMSecsSinceEpoch(qint64 ms)
+{
+    return TimePoint(Duration(ms));
+}
 
 // "2026-11-23 09:14:05 UTC"
 QString formatUtc(TimePoint t);

@@ -16,14 +16,14 @@
 namespace sb {
 
 enum class Capability { Fleet, Traffic, Deploy, Metrics };
-QString toString(Capability capability);              // "fleet", "traffic", "deploy", "metrics"
+QString toString(Capability capability); // "fleet", "traffic", "deploy", "metrics"
 std::optional<Capability> capabilityFromString(const QString &text);
 inline size_t qHash(Capability capability, size_t seed = 0) noexcept
 {
     return ::qHash(int(capability), seed);
 }
-inline constexpr Capability allCapabilities[] = {Capability::Fleet, Capability::Traffic,
-                                                 Capability::Deploy, Capability::Metrics};
+inline constexpr Capability allCapabilities[]
+    = {Capability::Fleet, Capability::Traffic, Capability::Deploy, Capability::Metrics};
 
 struct AdapterSpec {
     QString name;

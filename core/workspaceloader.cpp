@@ -63,8 +63,8 @@ QString peekName(const YAML::Node &entry)
     if (typeOf(entry) != NodeType::Map)
         return {};
     for (auto it = entry.begin(); it != entry.end(); ++it) {
-        if (typeOf(it->first) == NodeType::Scalar && it->first.Scalar() == "name" &&
-            typeOf(it->second) == NodeType::Scalar) {
+        if (typeOf(it->first) == NodeType::Scalar && it->first.Scalar() == "name"
+            && typeOf(it->second) == NodeType::Scalar) {
             return QString::fromStdString(it->second.Scalar());
         }
     }
@@ -141,9 +141,9 @@ private:
         for (const YAML::Node &item : list) {
             ++index;
             const NodeType::value type = typeOf(item);
-            if (type == NodeType::Null ||
-                (type == NodeType::Scalar &&
-                 QString::fromStdString(item.Scalar()).trimmed().isEmpty())) {
+            if (type == NodeType::Null
+                || (type == NodeType::Scalar
+                    && QString::fromStdString(item.Scalar()).trimmed().isEmpty())) {
                 // An empty item has no position of its own worth showing; the list does.
                 failAt(m_file, type == NodeType::Null ? list : item,
                        QStringLiteral("environment #%1 is empty; write a name such as "
@@ -193,8 +193,8 @@ private:
             spec.type = map.requiredString("type");
             if (!m_registry.find(spec.type)) {
                 const QStringList known = m_registry.typeNames();
-                QString message =
-                    QStringLiteral("%1 has unknown type %2").arg(what, quotedValue(spec.type));
+                QString message
+                    = QStringLiteral("%1 has unknown type %2").arg(what, quotedValue(spec.type));
                 const QString nearest = nearestWord(spec.type, known);
                 if (!nearest.isEmpty())
                     message += QStringLiteral("; did you mean '%1'?").arg(nearest);
@@ -246,10 +246,10 @@ private:
             spec.line = lineOf(entry);
             spec.key.name = map.requiredString("name");
             if (!validName.match(spec.key.name).hasMatch()) {
-                QString message =
-                    QStringLiteral("service name %1 is not valid: use lower-case letters, digits "
-                                   "and '-', starting with a letter or digit")
-                        .arg(quotedValue(spec.key.name));
+                QString message
+                    = QStringLiteral("service name %1 is not valid: use lower-case letters, digits "
+                                     "and '-', starting with a letter or digit")
+                          .arg(quotedValue(spec.key.name));
                 const QString slug = slugOf(spec.key.name);
                 if (!slug.isEmpty())
                     message += QStringLiteral(", e.g. %1").arg(quotedValue(slug));
@@ -292,8 +292,8 @@ private:
         QStringList defined;
         for (const AdapterSpec &spec : m_workspace.adapters)
             defined.append(spec.name);
-        QString message =
-            QStringLiteral("%1 adapter %2, which is not defined").arg(subject, quotedValue(name));
+        QString message
+            = QStringLiteral("%1 adapter %2, which is not defined").arg(subject, quotedValue(name));
         const QString nearest = nearestWord(name, defined);
         if (!nearest.isEmpty())
             message += QStringLiteral(" (did you mean '%1'?)").arg(nearest);
@@ -303,8 +303,8 @@ private:
 
     void readBindings(const YamlMap &map, ServiceSpec &spec) const
     {
-        const QString service =
-            QStringLiteral("service '%1' (%2)").arg(spec.key.name, spec.key.environment);
+        const QString service
+            = QStringLiteral("service '%1' (%2)").arg(spec.key.name, spec.key.environment);
         const bool shorthand = typeOf(map.node("adapter")) != NodeType::Undefined;
         const bool explicitly = typeOf(map.node("adapters")) != NodeType::Undefined;
         if (shorthand && explicitly) {
@@ -317,8 +317,8 @@ private:
 
         if (shorthand) {
             const QString name = map.requiredString("adapter");
-            const AdapterSpec &adapter =
-                boundAdapter(name, service + QStringLiteral(" uses"), map.node("adapter"));
+            const AdapterSpec &adapter
+                = boundAdapter(name, service + QStringLiteral(" uses"), map.node("adapter"));
             const AdapterType *type = m_registry.find(adapter.type);
             Q_ASSERT(type); // readAdapters() accepted only registered types
             if (type && !type->capabilities.contains(Capability::Fleet)) {
@@ -390,8 +390,8 @@ Result<Workspace, Diagnostic> parseWorkspace(const QByteArray &yaml, const QStri
                                              const AdapterRegistry &registry)
 {
     try {
-        const std::vector<YAML::Node> documents =
-            YAML::LoadAll(std::string(yaml.constData(), static_cast<size_t>(yaml.size())));
+        const std::vector<YAML::Node> documents
+            = YAML::LoadAll(std::string(yaml.constData(), static_cast<size_t>(yaml.size())));
         if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
             return Diagnostic{file, 0, 0,
                               QStringLiteral("the workspace file is empty; it needs at least "

@@ -9,9 +9,9 @@
 namespace sb {
 
 WorkspaceSession::WorkspaceSession(Workspace workspace, Clock *clock)
-    : m_workspace(std::move(workspace)), m_clock(clock)
-{
-}
+    : m_workspace(std::move(workspace))
+    , m_clock(clock)
+{}
 
 WorkspaceSession::~WorkspaceSession() = default;
 
@@ -155,8 +155,7 @@ void WorkspaceSession::refetch(const ServiceKey &service, Capability capability)
             });
         }
         break;
-    case Capability::Deploy:
-        break;
+    case Capability::Deploy: break;
     }
 }
 

@@ -107,8 +107,8 @@ const QString durationForms = QStringLiteral("250ms, 30s, 2m, 1h30m or a number 
 QString quotedValue(const QString &text)
 {
     constexpr qsizetype maxShown = 60;
-    QString shown =
-        text.size() <= maxShown ? text : text.left(maxShown - 3) + QStringLiteral("...");
+    QString shown
+        = text.size() <= maxShown ? text : text.left(maxShown - 3) + QStringLiteral("...");
     for (QChar &c : shown) {
         if (c.category() == QChar::Other_Control)
             c = QLatin1Char(' ');
@@ -169,8 +169,8 @@ QString nearestWord(const QString &word, const QStringList &candidates)
             current[0] = i;
             for (qsizetype j = 1; j <= other.size(); ++j) {
                 const qsizetype substitution = typed[i - 1] == other[j - 1] ? 0 : 1;
-                current[j] =
-                    std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + substitution});
+                current[j] = std::min(
+                    {previous[j] + 1, current[j - 1] + 1, previous[j - 1] + substitution});
             }
             std::swap(previous, current);
         }
@@ -219,9 +219,9 @@ std::optional<Duration> parseDuration(const QString &input)
             break;
         const qsizetype start = pos;
         bool seenDot = false;
-        while (pos < text.size() &&
-               ((text[pos] >= QLatin1Char('0') && text[pos] <= QLatin1Char('9')) ||
-                (text[pos] == QLatin1Char('.') && !seenDot))) {
+        while (pos < text.size()
+               && ((text[pos] >= QLatin1Char('0') && text[pos] <= QLatin1Char('9'))
+                   || (text[pos] == QLatin1Char('.') && !seenDot))) {
             seenDot = seenDot || text[pos] == QLatin1Char('.');
             ++pos;
         }
@@ -280,8 +280,8 @@ YamlMap::YamlMap(const YAML::Node &node, QString file, QString what, QStringList
             else if (allowedKeys.isEmpty())
                 message += QStringLiteral("; it takes no keys");
             else
-                message +=
-                    QStringLiteral("; valid keys are ") + allowedKeys.join(QStringLiteral(", "));
+                message
+                    += QStringLiteral("; valid keys are ") + allowedKeys.join(QStringLiteral(", "));
             failAt(m_file, key, message);
         }
         // yaml-cpp keeps both copies of a repeated key and lookups would silently pick one.
@@ -362,8 +362,8 @@ QString YamlMap::choice(const char *key, const QStringList &choices, const QStri
     const QString text = string(key, fallback);
     if (choices.contains(text))
         return text;
-    QString message =
-        QStringLiteral("unknown %1 %2").arg(QLatin1StringView(key), quotedValue(text));
+    QString message
+        = QStringLiteral("unknown %1 %2").arg(QLatin1StringView(key), quotedValue(text));
     const QString nearest = nearestWord(text, choices);
     if (!nearest.isEmpty())
         message += QStringLiteral("; did you mean '%1'?").arg(nearest);
@@ -378,8 +378,8 @@ double YamlMap::number(const char *key, double fallback, double min, double max)
     if (type == NodeType::Undefined || type == NodeType::Null)
         return fallback;
     const QLatin1StringView name(key);
-    const std::optional<double> parsed =
-        type == NodeType::Scalar ? parseNumber(scalarText(value)) : std::nullopt;
+    const std::optional<double> parsed
+        = type == NodeType::Scalar ? parseNumber(scalarText(value)) : std::nullopt;
     if (!parsed)
         failAt(m_file, value,
                QStringLiteral("%1 must be a number, got %2").arg(name, describe(value)));
@@ -403,8 +403,8 @@ int YamlMap::integer(const char *key, int fallback, int min, int max) const
     const NodeType::value type = typeOf(value);
     if (type == NodeType::Undefined || type == NodeType::Null)
         return fallback;
-    const std::optional<double> parsed =
-        type == NodeType::Scalar ? parseNumber(scalarText(value)) : std::nullopt;
+    const std::optional<double> parsed
+        = type == NodeType::Scalar ? parseNumber(scalarText(value)) : std::nullopt;
     if (parsed && *parsed != std::floor(*parsed)) {
         failAt(m_file, value,
                QStringLiteral("%1 must be a whole number, got %2")
@@ -438,8 +438,8 @@ Duration YamlMap::duration(const char *key, Duration fallback, Duration min) con
         return fallback;
     const QLatin1StringView name(key);
     const QString written = type == NodeType::Scalar ? scalarText(value).trimmed() : QString();
-    const std::optional<Duration> parsed =
-        type == NodeType::Scalar ? parseDuration(written) : std::nullopt;
+    const std::optional<Duration> parsed
+        = type == NodeType::Scalar ? parseDuration(written) : std::nullopt;
     if (!parsed) {
         if (written.startsWith(QLatin1Char('-'))) {
             failAt(m_file, value,

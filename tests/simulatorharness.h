@@ -21,7 +21,11 @@ namespace sb::testing {
 class SimulatedWorkspace
 {
 public:
-    SimulatedWorkspace() : clock(VirtualClock::defaultStart()) { registerBuiltinAdapters(registry); }
+    SimulatedWorkspace()
+        : clock(VirtualClock::defaultStart())
+    {
+        registerBuiltinAdapters(registry);
+    }
 
     // Writes `yaml` to a file and opens it; the Diagnostic when it does not load.
     std::optional<Diagnostic> open(const QByteArray &yaml)

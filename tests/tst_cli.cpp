@@ -14,7 +14,8 @@ struct Run {
     QString err;
 };
 
-Run signalbox(const QStringList &arguments, const QProcessEnvironment &environment = QProcessEnvironment::systemEnvironment())
+Run signalbox(const QStringList &arguments,
+              const QProcessEnvironment &environment = QProcessEnvironment::systemEnvironment())
 {
     QProcess process;
     process.setProcessEnvironment(environment);
@@ -74,7 +75,8 @@ void TestCli::screenshotOfTheDemo()
 {
     const QString png = m_dir.filePath(QStringLiteral("demo.png"));
     const Run run = signalbox({QStringLiteral("--screenshot"), png, QStringLiteral("--service"),
-                               QStringLiteral("search/production"), QStringLiteral("--after"), QStringLiteral("60")});
+                               QStringLiteral("search/production"), QStringLiteral("--after"),
+                               QStringLiteral("60")});
     QVERIFY2(run.exitCode == 0, qPrintable(run.err));
     const QImage image(png);
     QCOMPARE(image.size(), QSize(1440, 900));
@@ -96,7 +98,8 @@ void TestCli::screenshotOfABadWorkspaceFails()
                                  "services:\n"
                                  "  - {name: web, environment: production, adapter: sim}\n"));
     const QString png = m_dir.filePath(QStringLiteral("bad.png"));
-    const Run run = signalbox({QStringLiteral("--workspace"), workspace, QStringLiteral("--screenshot"), png});
+    const Run run = signalbox(
+        {QStringLiteral("--workspace"), workspace, QStringLiteral("--screenshot"), png});
     QCOMPARE(run.exitCode, 1);
     QVERIFY2(run.err.contains(workspace + QStringLiteral(":3:")), qPrintable(run.err));
     QVERIFY2(run.err.contains(QLatin1String("did you mean 'simulator'?")), qPrintable(run.err));
@@ -110,20 +113,21 @@ void TestCli::badArgumentsAreRefused_data()
     QTest::addColumn<QString>("message");
 
     const QString png = QStringLiteral("unused.png");
-    QTest::newRow("after is not a number") << QStringList{"--screenshot", png, "--after", "soon"} << 2
-                                           << QStringLiteral("--after expects seconds");
+    QTest::newRow("after is not a number") << QStringList{"--screenshot", png, "--after", "soon"}
+                                           << 2 << QStringLiteral("--after expects seconds");
     QTest::newRow("after is negative") << QStringList{"--screenshot", png, "--after", "-5"} << 2
                                        << QStringLiteral("--after expects seconds");
-    QTest::newRow("unknown service") << QStringList{"--screenshot", png, "--service", "chekout"} << 2
-                                     << QStringLiteral("choose one of: checkout/production");
-    QTest::newRow("after without screenshot") << QStringList{"--after", "10"} << 2
-                                              << QStringLiteral("go with --screenshot");
-    QTest::newRow("stray argument") << QStringList{"signalbox.yaml"} << 2
-                                    << QStringLiteral("use --workspace FILE");
-    QTest::newRow("unwritable screenshot") << QStringList{"--screenshot", "/nonexistent-dir/x.png"} << 1
-                                           << QStringLiteral("could not write the screenshot");
-    QTest::newRow("missing workspace") << QStringList{"--screenshot", png, "--workspace", "/nonexistent.yaml"} << 1
-                                       << QStringLiteral("/nonexistent.yaml");
+    QTest::newRow("unknown service") << QStringList{"--screenshot", png, "--service", "chekout"}
+                                     << 2 << QStringLiteral("choose one of: checkout/production");
+    QTest::newRow("after without screenshot")
+        << QStringList{"--after", "10"} << 2 << QStringLiteral("go with --screenshot");
+    QTest::newRow("stray argument")
+        << QStringList{"signalbox.yaml"} << 2 << QStringLiteral("use --workspace FILE");
+    QTest::newRow("unwritable screenshot") << QStringList{"--screenshot", "/nonexistent-dir/x.png"}
+                                           << 1 << QStringLiteral("could not write the screenshot");
+    QTest::newRow("missing workspace")
+        << QStringList{"--screenshot", png, "--workspace", "/nonexistent.yaml"} << 1
+        << QStringLiteral("/nonexistent.yaml");
 }
 
 void TestCli::badArgumentsAreRefused()
@@ -149,7 +153,8 @@ void TestCli::withoutADisplayItSavesAScreenshot()
     const QString err = QString::fromUtf8(process.readAllStandardError());
     QCOMPARE(process.exitCode(), 0);
     QVERIFY2(err.contains(QLatin1String("no display found")), qPrintable(err));
-    QCOMPARE(QImage(m_dir.filePath(QStringLiteral("signalbox-screenshot.png"))).size(), QSize(1440, 900));
+    QCOMPARE(QImage(m_dir.filePath(QStringLiteral("signalbox-screenshot.png"))).size(),
+             QSize(1440, 900));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

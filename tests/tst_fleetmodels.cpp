@@ -402,7 +402,6 @@ void TestFleetModels::serviceListAppliesALargeConsoleQuickly()
     QCOMPARE(changed.size(), 20);
     QCOMPARE(model.index(10, ServiceListModel::InstancesColumn).data().toString(),
              QStringLiteral("49/50"));
-
 }
 
 void TestFleetModels::proxyFiltersByNameEnvironmentAndHealth()
@@ -787,7 +786,6 @@ void TestFleetModels::instanceModelAppliesALargeFleetWithoutReset()
     QCOMPARE(lines(model), lines(fresh));
     QCOMPARE(lines(model, InstanceModel::StateRole), lines(fresh, InstanceModel::StateRole));
     QCOMPARE(model.rowOf(QStringLiteral("i-00100a")), fresh.rowOf(QStringLiteral("i-00100a")));
-
 }
 
 QTEST_MAIN(TestFleetModels)

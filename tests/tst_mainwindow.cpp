@@ -57,7 +57,8 @@ int liveInstancesOf(const InstanceModel *model, const QString &version)
     for (int row = 0; row < model->rowCount(); ++row) {
         const QModelIndex index = model->index(row, 0);
         count += index.data(InstanceModel::VersionRole).toString() == version
-                 && InstanceState(index.data(InstanceModel::StateRole).toInt()) != InstanceState::Terminated;
+                 && InstanceState(index.data(InstanceModel::StateRole).toInt())
+                        != InstanceState::Terminated;
     }
     return count;
 }
@@ -65,7 +66,8 @@ int liveInstancesOf(const InstanceModel *model, const QString &version)
 bool writeFile(const QString &path, const QByteArray &content)
 {
     QFile file(path);
-    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(content) == content.size();
+    return file.open(QIODevice::WriteOnly | QIODevice::Truncate)
+           && file.write(content) == content.size();
 }
 
 QByteArray smallWorkspace(const char *serviceKey = "environment")
@@ -75,8 +77,10 @@ QByteArray smallWorkspace(const char *serviceKey = "environment")
                       "  - {name: sim, type: simulator}\n"
                       "services:\n"
                       "  - name: web\n"
-                      "    ") + serviceKey + ": production\n"
-                      "    adapter: sim\n";
+                      "    ")
+           + serviceKey
+           + ": production\n"
+             "    adapter: sim\n";
 }
 
 } // namespace
@@ -144,14 +148,16 @@ void TestMainWindow::showsTheSelectedServicePerVersion()
     QCOMPARE(column(versions, VersionModel::VersionColumn), (QStringList{"2.3.1", "2.4.0"}));
     QCOMPARE(column(versions, VersionModel::TrafficSetColumn), (QStringList{"95 %", "5 %"}));
     // Observed share follows the set weights within sampling noise.
-    const double canaryShare = versions->index(1, 0).data(VersionModel::ObservedShareRole).toDouble();
+    const double canaryShare
+        = versions->index(1, 0).data(VersionModel::ObservedShareRole).toDouble();
     QVERIFY2(canaryShare > 3.5 && canaryShare < 6.5, qPrintable(QString::number(canaryShare)));
     QVERIFY(versions->index(0, 0).data(VersionModel::P99Role).toDouble() > 0);
     QCOMPARE(liveInstancesOf(window.instanceModel(), QStringLiteral("2.3.1")), 18);
     QCOMPARE(liveInstancesOf(window.instanceModel(), QStringLiteral("2.4.0")), 2);
 
     const QString described = window.instanceGrid()->describe(0);
-    QVERIFY2(described.contains(QLatin1String("version 2.3.1")) && described.contains(QLatin1String("zone eu-west-1")),
+    QVERIFY2(described.contains(QLatin1String("version 2.3.1"))
+                 && described.contains(QLatin1String("zone eu-west-1")),
              qPrintable(described));
 }
 
@@ -183,7 +189,8 @@ void TestMainWindow::followsTheSimulationLive()
 
     // The blue-green switch at 3 minutes moves all of payments to 3.9.0.
     QVERIFY(window.selectService(key("payments", "production")));
-    QCOMPARE(column(window.versionModel(), VersionModel::TrafficSetColumn), (QStringList{"0 %", "100 %"}));
+    QCOMPARE(column(window.versionModel(), VersionModel::TrafficSetColumn),
+             (QStringList{"0 %", "100 %"}));
 }
 
 void TestMainWindow::filtersByNameEnvironmentAndHealth()
@@ -198,7 +205,8 @@ void TestMainWindow::filtersByNameEnvironmentAndHealth()
     auto *filter = window.findChild<QLineEdit *>();
     QVERIFY(filter);
     QTest::keyClicks(filter, "pay");
-    QCOMPARE(column(window.serviceProxy(), ServiceListModel::NameColumn), (QStringList{"payments", "payments"}));
+    QCOMPARE(column(window.serviceProxy(), ServiceListModel::NameColumn),
+             (QStringList{"payments", "payments"}));
 
     QComboBox *environment = nullptr;
     QComboBox *health = nullptr;
@@ -210,7 +218,8 @@ void TestMainWindow::filtersByNameEnvironmentAndHealth()
     }
     QVERIFY(environment && health);
     environment->setCurrentIndex(environment->findData(QStringLiteral("staging")));
-    QCOMPARE(column(window.serviceProxy(), ServiceListModel::EnvironmentColumn), QStringList{"staging"});
+    QCOMPARE(column(window.serviceProxy(), ServiceListModel::EnvironmentColumn),
+             QStringList{"staging"});
 
     filter->clear();
     environment->setCurrentIndex(0);
@@ -218,7 +227,8 @@ void TestMainWindow::filtersByNameEnvironmentAndHealth()
     // Recommendations' error spike starts at 2 minutes and makes it critical.
     run(clock, 150s);
     health->setCurrentIndex(health->findData(int(ServiceFilterProxy::HealthFilter::Critical)));
-    QVERIFY2(column(window.serviceProxy(), ServiceListModel::NameColumn).contains(QStringLiteral("recommendations")),
+    QVERIFY2(column(window.serviceProxy(), ServiceListModel::NameColumn)
+                 .contains(QStringLiteral("recommendations")),
              qPrintable(column(window.serviceProxy(), ServiceListModel::NameColumn).join(',')));
     for (const QString &text : column(window.serviceProxy(), ServiceListModel::HealthColumn))
         QCOMPARE(text, QStringLiteral("Critical"));
@@ -237,7 +247,8 @@ void TestMainWindow::keyboardMovesTheSelection()
     window.serviceView()->setFocus();
     QTest::keyClick(window.serviceView(), Qt::Key_Down);
     QCOMPARE(window.selectedService(), std::optional(key("payments", "production")));
-    QCOMPARE(column(window.versionModel(), VersionModel::VersionColumn), (QStringList{"3.8.0", "3.9.0"}));
+    QCOMPARE(column(window.versionModel(), VersionModel::VersionColumn),
+             (QStringList{"3.8.0", "3.9.0"}));
     QTest::keyClick(window.serviceView(), Qt::Key_End, Qt::ControlModifier);
     QCOMPARE(window.selectedService(), std::optional(key("gateway", "staging")));
 
@@ -291,7 +302,8 @@ void TestMainWindow::aBadReloadKeepsTheLastGoodWorkspace()
     QVERIFY(window.loadErrorText().isEmpty());
     bool bannerShown = false;
     for (QLabel *label : window.findChildren<QLabel *>())
-        bannerShown |= label->isVisible() && label->text().contains(QLatin1String("still showing the last good"));
+        bannerShown |= label->isVisible()
+                       && label->text().contains(QLatin1String("still showing the last good"));
     QVERIFY(bannerShown);
     // And the console goes on updating from the workspace that works.
     run(clock, 3s);

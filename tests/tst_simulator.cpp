@@ -18,7 +18,8 @@ adapters:
   - name: sim
     type: simulator
     settings:
-      seed: )") + QByteArray::number(seed) + R"(
+      seed: )")
+           + QByteArray::number(seed) + R"(
       defaults:
         zones: [a, b]
       services:
@@ -29,11 +30,13 @@ adapters:
           startup_jitter: 4s
           drain: 15s
           replace_after: 30s
-)" + serviceExtra + R"(
+)" + serviceExtra
+           + R"(
           versions:
             - {version: 1.0.0, instances: 4, weight: 100, error_rate: 1%, p50_ms: 50, p99_ms: 400}
             - {version: 1.1.0, instances: 0, weight: 0, error_rate: 10%, p50_ms: 50, p99_ms: 400}
-)" + simulatorExtra + R"(
+)" + simulatorExtra
+           + R"(
 services:
   - {name: shop, environment: production, adapter: sim}
 )";
@@ -93,7 +96,8 @@ void TestSimulator::sameSeedSameRun()
         - {at: 30s, service: shop, environment: production, scale: {version: 1.1.0, instances: 3}}
       faults:
         - {at: 50s, service: shop, environment: production, version: 1.0.0, kind: crash, instances: 1}
-)", "          failures_per_instance_hour: 20\n");
+)",
+                                          "          failures_per_instance_hour: 20\n");
     SimulatedWorkspace first, second;
     QVERIFY(!first.open(yaml));
     QVERIFY(!second.open(yaml));
@@ -127,9 +131,8 @@ void TestSimulator::instancesStartBecomeReadyDrainAndGo()
     w.session->start();
     QCOMPARE(countIn(fleetOf(w), QStringLiteral("1.0.0"), InstanceState::Ready), 4);
 
-    auto scaled = SimulatedWorkspace::await<Done>([&](Callback<Done> done) {
-        w.simulator()->scale(shop, QStringLiteral("1.1.0"), 3, done);
-    });
+    auto scaled = SimulatedWorkspace::await<Done>(
+        [&](Callback<Done> done) { w.simulator()->scale(shop, QStringLiteral("1.1.0"), 3, done); });
     QVERIFY(scaled && *scaled);
     FleetSnapshot fleet = fleetOf(w);
     QCOMPARE(countIn(fleet, QStringLiteral("1.1.0"), InstanceState::Starting), 3);
@@ -150,9 +153,8 @@ void TestSimulator::instancesStartBecomeReadyDrainAndGo()
     QCOMPARE(zones, (QSet<QString>{QStringLiteral("a"), QStringLiteral("b")}));
 
     // Scaling down drains for 15 s, then the instance is terminated and soon forgotten.
-    scaled = SimulatedWorkspace::await<Done>([&](Callback<Done> done) {
-        w.simulator()->scale(shop, QStringLiteral("1.0.0"), 1, done);
-    });
+    scaled = SimulatedWorkspace::await<Done>(
+        [&](Callback<Done> done) { w.simulator()->scale(shop, QStringLiteral("1.0.0"), 1, done); });
     QVERIFY(scaled && *scaled);
     QCOMPARE(countIn(fleetOf(w), QStringLiteral("1.0.0"), InstanceState::Draining), 3);
     QCOMPARE(countIn(fleetOf(w), QStringLiteral("1.0.0"), InstanceState::Ready), 1);
@@ -192,13 +194,13 @@ void TestSimulator::trafficFollowsWeightsAndSwitches()
     SimulatedWorkspace w;
     QVERIFY(!w.open(workspaceYaml()));
     w.session->start();
-    SimulatedWorkspace::await<Done>([&](Callback<Done> done) {
-        w.simulator()->scale(shop, QStringLiteral("1.1.0"), 2, done);
-    });
+    SimulatedWorkspace::await<Done>(
+        [&](Callback<Done> done) { w.simulator()->scale(shop, QStringLiteral("1.1.0"), 2, done); });
     w.run(30s);
 
     auto split = SimulatedWorkspace::await<TrafficSplit>([&](Callback<TrafficSplit> done) {
-        w.simulator()->setWeights(shop, {{QStringLiteral("1.0.0"), 80}, {QStringLiteral("1.1.0"), 20}}, done);
+        w.simulator()->setWeights(
+            shop, {{QStringLiteral("1.0.0"), 80}, {QStringLiteral("1.1.0"), 20}}, done);
     });
     QVERIFY(split && *split);
     QCOMPARE(split->value().weightOf(QStringLiteral("1.1.0")), 20.0);
@@ -228,10 +230,12 @@ void TestSimulator::badRoutingIsRefused()
         w.simulator()->switchTo(shop, QStringLiteral("1.1.0"), done);
     });
     QVERIFY(split && !*split);
-    QVERIFY2(split->error().message.contains(QLatin1String("no ready instance")), qPrintable(split->error().message));
+    QVERIFY2(split->error().message.contains(QLatin1String("no ready instance")),
+             qPrintable(split->error().message));
 
     split = SimulatedWorkspace::await<TrafficSplit>([&](Callback<TrafficSplit> done) {
-        w.simulator()->setWeights(shop, {{QStringLiteral("1.0.0"), 70}, {QStringLiteral("1.1.0"), 20}}, done);
+        w.simulator()->setWeights(
+            shop, {{QStringLiteral("1.0.0"), 70}, {QStringLiteral("1.1.0"), 20}}, done);
     });
     QVERIFY(split && !*split);
     QVERIFY(split->error().message.contains(QLatin1String("add up to 90")));
@@ -248,9 +252,8 @@ void TestSimulator::badRoutingIsRefused()
     QVERIFY(current && *current);
     QCOMPARE(current->value().weightOf(QStringLiteral("1.0.0")), 100.0);
 
-    auto scaled = SimulatedWorkspace::await<Done>([&](Callback<Done> done) {
-        w.simulator()->scale(shop, QStringLiteral("2.0.0"), 1, done);
-    });
+    auto scaled = SimulatedWorkspace::await<Done>(
+        [&](Callback<Done> done) { w.simulator()->scale(shop, QStringLiteral("2.0.0"), 1, done); });
     QVERIFY(scaled && !*scaled);
     QVERIFY(scaled->error().message.contains(QLatin1String("declare it")));
 }
@@ -265,8 +268,10 @@ void TestSimulator::metricsFollowTheConfiguredDistributions()
     const VersionMetrics *stable = metrics.find(QStringLiteral("1.0.0"));
     QVERIFY(stable);
     // 500 req/s for 300 s: 150,000 requests, so the estimates are tight.
-    QVERIFY2(std::abs(stable->requestsPerSecond - 500) < 10, qPrintable(QString::number(stable->requestsPerSecond)));
-    QVERIFY2(std::abs(stable->errorRatio - 0.01) < 0.001, qPrintable(QString::number(stable->errorRatio)));
+    QVERIFY2(std::abs(stable->requestsPerSecond - 500) < 10,
+             qPrintable(QString::number(stable->requestsPerSecond)));
+    QVERIFY2(std::abs(stable->errorRatio - 0.01) < 0.001,
+             qPrintable(QString::number(stable->errorRatio)));
     // Quantiles come from histogram buckets, interpolated as Prometheus does: within 15 %.
     QVERIFY2(std::abs(stable->p50Ms - 50) < 7.5, qPrintable(QString::number(stable->p50Ms)));
     QVERIFY2(std::abs(stable->p99Ms - 400) < 60, qPrintable(QString::number(stable->p99Ms)));
@@ -279,14 +284,16 @@ void TestSimulator::unreachableVersionFailsItsRequests()
     w.session->start();
     // Weight on a version with no instance: the balancer has nowhere to send those requests.
     SimulatedWorkspace::await<TrafficSplit>([&](Callback<TrafficSplit> done) {
-        w.simulator()->setWeights(shop, {{QStringLiteral("1.0.0"), 50}, {QStringLiteral("1.1.0"), 50}}, done);
+        w.simulator()->setWeights(
+            shop, {{QStringLiteral("1.0.0"), 50}, {QStringLiteral("1.1.0"), 50}}, done);
     });
     w.run(20s);
     const VersionMetrics *canary = metricsOf(w).find(QStringLiteral("1.1.0"));
     QVERIFY(canary);
     QVERIFY(canary->requests > 0);
     QCOMPARE(canary->errorRatio, 1.0);
-    QCOMPARE(toString(healthOf(w.session->snapshot().services.constFirst())), toString(Health::Critical));
+    QCOMPARE(toString(healthOf(w.session->snapshot().services.constFirst())),
+             toString(Health::Critical));
 }
 
 void TestSimulator::badSettingsAreLocated_data()
@@ -296,10 +303,11 @@ void TestSimulator::badSettingsAreLocated_data()
     QTest::addColumn<int>("line");
     QTest::addColumn<QString>("message");
 
-    QTest::newRow("unknown service key") << QByteArray() << QByteArray("          requests_per_secnd: 5\n")
-                                         << 18 << QStringLiteral("did you mean 'requests_per_second'?");
-    QTest::newRow("negative drain") << QByteArray() << QByteArray("          drain: -5s\n") << 18
-                                    << QStringLiteral("drain");
+    QTest::newRow("unknown service key")
+        << QByteArray() << QByteArray("          requests_per_secnd: 5\n") << 18
+        << QStringLiteral("did you mean 'requests_per_second'?");
+    QTest::newRow("negative drain")
+        << QByteArray() << QByteArray("          drain: -5s\n") << 18 << QStringLiteral("drain");
     QTest::newRow("unknown fault kind")
         << QByteArray("      faults:\n        - {at: 5s, service: shop, environment: production, "
                       "version: 1.0.0, kind: crsh}\n")
@@ -307,7 +315,8 @@ void TestSimulator::badSettingsAreLocated_data()
     QTest::newRow("fault on an undeclared version")
         << QByteArray("      faults:\n        - {at: 5s, service: shop, environment: production, "
                       "version: 3.0.0}\n")
-        << QByteArray() << 23 << QStringLiteral("version '3.0.0' of shop/production is not declared");
+        << QByteArray() << 23
+        << QStringLiteral("version '3.0.0' of shop/production is not declared");
     QTest::newRow("script for an unknown service")
         << QByteArray("      script:\n        - {at: 5s, service: shp, environment: production, "
                       "switch: 1.0.0}\n")

@@ -14,9 +14,8 @@ const QString workspaces = QStringLiteral(SIGNALBOX_TEST_DATA "/workspaces/");
 // The loader only asks the registry which types exist and what they offer; it never builds one.
 AdapterRegistry testRegistry()
 {
-    const auto neverBuilt = [](const AdapterSpec &, const AdapterContext &) {
-        return std::unique_ptr<Adapter>();
-    };
+    const auto neverBuilt
+        = [](const AdapterSpec &, const AdapterContext &) { return std::unique_ptr<Adapter>(); };
     AdapterRegistry registry;
     registry.add({QStringLiteral("simulator"),
                   QStringLiteral("Simulated fleet"),
@@ -303,11 +302,13 @@ private Q_SLOTS:
         QTest::newRow("null service")
             << head + "adapters: [{name: x, type: simulator}]\nservices: [~]\n";
         QTest::newRow("null binding")
-            << head + "adapters: [{name: x, type: simulator}]\n"
-                      "services: [{name: s, environment: staging, adapters: {fleet: }}]\n";
+            << head
+                   + "adapters: [{name: x, type: simulator}]\n"
+                     "services: [{name: s, environment: staging, adapters: {fleet: }}]\n";
         QTest::newRow("adapters is a list")
-            << head + "adapters: [{name: x, type: simulator}]\n"
-                      "services: [{name: s, environment: staging, adapters: [x]}]\n";
+            << head
+                   + "adapters: [{name: x, type: simulator}]\n"
+                     "services: [{name: s, environment: staging, adapters: [x]}]\n";
         QTest::newRow("merge key") << head + "<<: {adapters: []}\n";
         QTest::newRow("tagged binary") << QByteArray("environments: !!binary aGVsbG8=\n");
         QTest::newRow("directive only") << QByteArray("%YAML 1.2\n---\n");

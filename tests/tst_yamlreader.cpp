@@ -336,13 +336,13 @@ private Q_SLOTS:
         QFETCH(int, line);
         QFETCH(int, column);
         QFETCH(QString, message);
-        const auto failure =
-            failureOf(yaml, {"name", "environment", "replicas", "tags"}, [](const YamlMap &map) {
-                map.requiredString("name");
-                map.requiredString("environment");
-                map.integer("replicas", 1, 1, 10);
-                map.stringList("tags");
-            });
+        const auto failure
+            = failureOf(yaml, {"name", "environment", "replicas", "tags"}, [](const YamlMap &map) {
+                  map.requiredString("name");
+                  map.requiredString("environment");
+                  map.integer("replicas", 1, 1, 10);
+                  map.stringList("tags");
+              });
         QVERIFY(failure);
         QVERIFY2(failure->message.contains(message), qPrintable(failure->message));
         QCOMPARE(failure->file, testFile);
@@ -402,8 +402,8 @@ private Q_SLOTS:
         const Diagnostic built = diagnosticAt("a.yaml", YAML::Node(YAML::NodeType::Map), "m");
         QCOMPARE(built.line, 0);
         QCOMPARE(built.column, 0);
-        const Diagnostic absent =
-            diagnosticAt("a.yaml", YAML::Node(YAML::NodeType::Undefined), "m");
+        const Diagnostic absent
+            = diagnosticAt("a.yaml", YAML::Node(YAML::NodeType::Undefined), "m");
         QCOMPARE(absent.line, 0);
     }
 };

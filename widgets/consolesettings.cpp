@@ -12,7 +12,8 @@ const auto splitterKey = QStringLiteral("window/splitter");
 QString selectionKey(const QString &workspaceFile)
 {
     // Slashes would nest groups in QSettings; a selection is per file, flat.
-    return QStringLiteral("selection/") + QString(workspaceFile).replace(QLatin1Char('/'), QLatin1Char('|'));
+    return QStringLiteral("selection/")
+           + QString(workspaceFile).replace(QLatin1Char('/'), QLatin1Char('|'));
 }
 } // namespace
 

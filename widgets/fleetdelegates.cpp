@@ -28,7 +28,7 @@ void HealthDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option
     painter->setBrush(theme::healthColor(health, opt.palette));
     painter->drawEllipse(QRect(r.left(), r.center().y() - dot / 2, dot, dot));
     painter->setPen(opt.palette.color(opt.state & QStyle::State_Selected ? QPalette::HighlightedText
-                                                                          : QPalette::Text));
+                                                                         : QPalette::Text));
     painter->drawText(r.adjusted(dot + 6, 0, 0, 0), Qt::AlignLeft | Qt::AlignVCenter, text);
     painter->restore();
 }
@@ -60,8 +60,8 @@ void VersionDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
             painter->setBrush(accent);
             painter->drawRoundedRect(filled, 2, 2);
         }
-        painter->setPen(opt.palette.color(opt.state & QStyle::State_Selected ? QPalette::HighlightedText
-                                                                              : QPalette::Text));
+        painter->setPen(opt.palette.color(
+            opt.state & QStyle::State_Selected ? QPalette::HighlightedText : QPalette::Text));
         painter->drawText(opt.rect.adjusted(6, 2, -6, -(opt.rect.height() / 2 - 4)),
                           Qt::AlignRight | Qt::AlignVCenter, text);
         painter->restore();

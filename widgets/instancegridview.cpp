@@ -21,9 +21,9 @@ constexpr int cell = 16;
 constexpr int gap = 4;
 constexpr int groupGap = 12;
 
-constexpr InstanceState legendOrder[] = {InstanceState::Ready, InstanceState::Starting,
-                                         InstanceState::Draining, InstanceState::Failed,
-                                         InstanceState::Terminated};
+constexpr InstanceState legendOrder[]
+    = {InstanceState::Ready, InstanceState::Starting, InstanceState::Draining,
+       InstanceState::Failed, InstanceState::Terminated};
 
 InstanceState stateAt(const QAbstractItemModel *model, int row)
 {
@@ -32,7 +32,8 @@ InstanceState stateAt(const QAbstractItemModel *model, int row)
 
 } // namespace
 
-InstanceGridView::InstanceGridView(QWidget *parent) : QWidget(parent)
+InstanceGridView::InstanceGridView(QWidget *parent)
+    : QWidget(parent)
 {
     setFocusPolicy(Qt::StrongFocus);
     setMouseTracking(true);
@@ -71,7 +72,8 @@ int InstanceGridView::layoutHeight(int width, QList<Group> *groups) const
     if (m_model) {
         const int rows = m_model->rowCount();
         for (int row = 0; row < rows; ++row) {
-            const QString version = m_model->index(row, 0).data(InstanceModel::VersionRole).toString();
+            const QString version
+                = m_model->index(row, 0).data(InstanceModel::VersionRole).toString();
             if (found.isEmpty() || found.last().version != version)
                 found.append(Group{version, row});
             Group &group = found.last();
@@ -165,8 +167,8 @@ QString InstanceGridView::describe(int row) const
     const TimePoint since = fromMSecsSinceEpoch(index.data(InstanceModel::SinceRole).toLongLong());
     return tr("%1 · version %2 · %3 since %4 (%5) · zone %6")
         .arg(index.data(InstanceModel::IdRole).toString(),
-             index.data(InstanceModel::VersionRole).toString(),
-             toString(stateAt(m_model, row)), formatUtc(since), formatDuration(m_now - since),
+             index.data(InstanceModel::VersionRole).toString(), toString(stateAt(m_model, row)),
+             formatUtc(since), formatDuration(m_now - since),
              index.data(InstanceModel::ZoneRole).toString());
 }
 
@@ -214,12 +216,13 @@ void InstanceGridView::paintEvent(QPaintEvent *)
         painter.drawText(header, Qt::AlignLeft | Qt::AlignVCenter, group.version);
         painter.setFont(font());
         painter.setPen(pal.color(QPalette::PlaceholderText));
-        painter.drawText(header.adjusted(QFontMetrics(bold).horizontalAdvance(group.version) + 10, 0, 0, 0),
-                         Qt::AlignLeft | Qt::AlignVCenter,
-                         tr("%1 %2, %3 ready")
-                             .arg(live)
-                             .arg(live == 1 ? tr("instance") : tr("instances"))
-                             .arg(ready));
+        painter.drawText(
+            header.adjusted(QFontMetrics(bold).horizontalAdvance(group.version) + 10, 0, 0, 0),
+            Qt::AlignLeft | Qt::AlignVCenter,
+            tr("%1 %2, %3 ready")
+                .arg(live)
+                .arg(live == 1 ? tr("instance") : tr("instances"))
+                .arg(ready));
 
         for (int i = 0; i < group.count; ++i) {
             const int row = group.firstRow + i;
@@ -281,7 +284,8 @@ bool InstanceGridView::event(QEvent *event)
         auto *help = static_cast<QHelpEvent *>(event);
         const int row = rowAt(help->pos());
         if (row >= 0)
-            QToolTip::showText(help->globalPos(), describe(row).replace(QStringLiteral(" · "), QStringLiteral("\n")),
+            QToolTip::showText(help->globalPos(),
+                               describe(row).replace(QStringLiteral(" · "), QStringLiteral("\n")),
                                this, cellRect(row));
         else
             QToolTip::hideText();
@@ -301,7 +305,8 @@ void InstanceGridView::setCurrent(int row, bool showTip)
     Q_EMIT currentInstanceChanged(text);
     if (showTip)
         QToolTip::showText(mapToGlobal(cellRect(row).bottomRight()),
-                           QString(text).replace(QStringLiteral(" · "), QStringLiteral("\n")), this);
+                           QString(text).replace(QStringLiteral(" · "), QStringLiteral("\n")),
+                           this);
 }
 
 void InstanceGridView::keyPressEvent(QKeyEvent *event)

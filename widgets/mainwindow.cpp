@@ -115,7 +115,8 @@ MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *p
     m_adapterLayout->setSpacing(12);
     statusBar()->addPermanentWidget(m_adapterStatus);
     m_clockLabel = new QLabel(this);
-    m_clockLabel->setToolTip(tr("The console's clock. In a simulated workspace it is simulated time."));
+    m_clockLabel->setToolTip(
+        tr("The console's clock. In a simulated workspace it is simulated time."));
     statusBar()->addPermanentWidget(m_clockLabel);
 
     buildMenus();
@@ -141,10 +142,12 @@ void MainWindow::buildMenus()
         m_filterEdit->selectAll();
     });
     find->setShortcut(QKeySequence::Find);
-    QAction *attention = view->addAction(tr("Only Services Needing &Attention"), this, [this](bool on) {
-        m_healthCombo->setCurrentIndex(m_healthCombo->findData(
-            int(on ? ServiceFilterProxy::HealthFilter::NeedsAttention : ServiceFilterProxy::HealthFilter::All)));
-    });
+    QAction *attention
+        = view->addAction(tr("Only Services Needing &Attention"), this, [this](bool on) {
+              m_healthCombo->setCurrentIndex(
+                  m_healthCombo->findData(int(on ? ServiceFilterProxy::HealthFilter::NeedsAttention
+                                                 : ServiceFilterProxy::HealthFilter::All)));
+          });
     attention->setCheckable(true);
     attention->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A));
     connect(m_healthCombo, &QComboBox::currentIndexChanged, attention, [this, attention] {
@@ -186,7 +189,8 @@ QWidget *MainWindow::buildServicePane()
     m_filterEdit->setPlaceholderText(tr("Filter by name (Ctrl+F)"));
     m_filterEdit->setClearButtonEnabled(true);
     m_filterEdit->setAccessibleName(tr("Filter services by name"));
-    connect(m_filterEdit, &QLineEdit::textChanged, m_serviceProxy, &ServiceFilterProxy::setNameFilter);
+    connect(m_filterEdit, &QLineEdit::textChanged, m_serviceProxy,
+            &ServiceFilterProxy::setNameFilter);
     filters->addWidget(m_filterEdit, 3);
 
     m_environmentCombo = new QComboBox(pane);
@@ -201,15 +205,14 @@ QWidget *MainWindow::buildServicePane()
     m_healthCombo->setAccessibleName(tr("Filter services by health"));
     using HF = ServiceFilterProxy::HealthFilter;
     const std::pair<QString, HF> healthChoices[] = {
-        {tr("Any health"), HF::All},          {tr("Needs attention"), HF::NeedsAttention},
-        {tr("Healthy"), HF::Healthy},         {tr("Degraded"), HF::Degraded},
-        {tr("Critical"), HF::Critical},       {tr("Unknown"), HF::Unknown},
+        {tr("Any health"), HF::All},    {tr("Needs attention"), HF::NeedsAttention},
+        {tr("Healthy"), HF::Healthy},   {tr("Degraded"), HF::Degraded},
+        {tr("Critical"), HF::Critical}, {tr("Unknown"), HF::Unknown},
     };
     for (const auto &[label, filter] : healthChoices)
         m_healthCombo->addItem(label, int(filter));
-    connect(m_healthCombo, &QComboBox::currentIndexChanged, this, [this] {
-        m_serviceProxy->setHealthFilter(HF(m_healthCombo->currentData().toInt()));
-    });
+    connect(m_healthCombo, &QComboBox::currentIndexChanged, this,
+            [this] { m_serviceProxy->setHealthFilter(HF(m_healthCombo->currentData().toInt())); });
     filters->addWidget(m_healthCombo, 2);
     layout->addLayout(filters);
 
@@ -217,7 +220,8 @@ QWidget *MainWindow::buildServicePane()
     m_serviceView->setAccessibleName(tr("Services"));
     configureTable(m_serviceView);
     m_serviceView->setModel(m_serviceProxy);
-    m_serviceView->setItemDelegateForColumn(ServiceListModel::HealthColumn, new HealthDelegate(m_serviceView));
+    m_serviceView->setItemDelegateForColumn(ServiceListModel::HealthColumn,
+                                            new HealthDelegate(m_serviceView));
     m_serviceView->setSortingEnabled(true);
     // Workspace order until the user picks a column: it is the order the team wrote down.
     m_serviceView->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
@@ -347,7 +351,8 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
                                        "workspace.</b><br>%1")
                                         .arg(problem.toString().toHtmlEscaped()));
             QPalette pal = m_reloadBanner->palette();
-            pal.setColor(QPalette::Window, theme::tint(theme::healthColor(Health::Critical, pal), pal, 0.2));
+            pal.setColor(QPalette::Window,
+                         theme::tint(theme::healthColor(Health::Critical, pal), pal, 0.2));
             m_reloadBanner->setPalette(pal);
             m_reloadBanner->show();
         } else {
@@ -368,9 +373,8 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
 
     const Workspace &workspace = m_session->workspace();
     setWindowTitle(tr("%1 — Signalbox").arg(workspace.name));
-    m_workspaceLabel->setText(
-        QStringLiteral("%1 · %2")
-            .arg(workspace.name, counted(int(workspace.services.size()), tr("service"), tr("services"))));
+    m_workspaceLabel->setText(QStringLiteral("%1 · %2").arg(
+        workspace.name, counted(int(workspace.services.size()), tr("service"), tr("services"))));
     m_workspaceLabel->setToolTip(workspace.file);
 
     const QSignalBlocker blocker(m_environmentCombo);
@@ -423,8 +427,9 @@ void MainWindow::rebuildAdapterStatus()
                                .arg(theme::connectionColor(adapter->connectionState(), pal).name(),
                                     adapter->name().toHtmlEscaped(),
                                     toString(adapter->connectionState())));
-            label->setToolTip(QStringLiteral("%1 (%2)\n%3")
-                                  .arg(adapter->name(), adapter->type(), adapter->connectionDetail()));
+            label->setToolTip(
+                QStringLiteral("%1 (%2)\n%3")
+                    .arg(adapter->name(), adapter->type(), adapter->connectionDetail()));
         };
         refresh();
         connect(adapter.get(), &Adapter::connectionStateChanged, label, refresh);
@@ -443,8 +448,9 @@ void MainWindow::applySnapshot(const ConsoleSnapshot &snapshot)
             m_serviceView->setColumnWidth(column, m_serviceView->columnWidth(column) + 6);
         // Health changes after this measurement; leave room for its longest word and the dot.
         const int healthWidth = m_serviceView->fontMetrics().horizontalAdvance(tr("Degraded")) + 36;
-        m_serviceView->setColumnWidth(ServiceListModel::HealthColumn,
-                                      std::max(healthWidth, m_serviceView->columnWidth(ServiceListModel::HealthColumn)));
+        m_serviceView->setColumnWidth(
+            ServiceListModel::HealthColumn,
+            std::max(healthWidth, m_serviceView->columnWidth(ServiceListModel::HealthColumn)));
     }
     updateHealthTally();
     if (!m_pendingSelection.isEmpty()) {
@@ -524,11 +530,14 @@ void MainWindow::updateHeader(const ServiceStatus *status)
     const Health health = healthOf(*status);
     m_titleLabel->setText(status->key.name);
     const QColor neutral = pal.color(QPalette::PlaceholderText);
-    QString badges = chip(status->key.environment, neutral, pal) + QStringLiteral("&nbsp;&nbsp;")
-                     + chip(toString(status->strategy), theme::stateColor(InstanceState::Starting, pal), pal)
-                     + QStringLiteral("&nbsp;&nbsp;") + chip(toString(health), theme::healthColor(health, pal), pal);
+    QString badges
+        = chip(status->key.environment, neutral, pal) + QStringLiteral("&nbsp;&nbsp;")
+          + chip(toString(status->strategy), theme::stateColor(InstanceState::Starting, pal), pal)
+          + QStringLiteral("&nbsp;&nbsp;")
+          + chip(toString(health), theme::healthColor(health, pal), pal);
     if (m_session) {
-        if (const ServiceSpec *spec = m_session->workspace().service(status->key); spec && !spec->description.isEmpty())
+        if (const ServiceSpec *spec = m_session->workspace().service(status->key);
+            spec && !spec->description.isEmpty())
             badges += QStringLiteral("&nbsp;&nbsp;&nbsp;") + spec->description.toHtmlEscaped();
     }
     m_badgesLabel->setText(badges);
@@ -558,7 +567,8 @@ void MainWindow::updateHeader(const ServiceStatus *status)
             parts << tr("worst p99 %1 ms").arg(worstP99, 0, 'f', 0);
         }
     }
-    for (const QString &problem : {status->fleetError, status->trafficError, status->metricsError}) {
+    for (const QString &problem :
+         {status->fleetError, status->trafficError, status->metricsError}) {
         if (!problem.isEmpty())
             parts << problem;
     }

@@ -17,7 +17,8 @@ QColor stateColor(InstanceState state, const QPalette &palette)
     case InstanceState::Starting: return dark ? QColor(0x60, 0xa5, 0xfa) : QColor(0x25, 0x63, 0xeb);
     case InstanceState::Draining: return dark ? QColor(0xfb, 0xbf, 0x24) : QColor(0xd9, 0x77, 0x06);
     case InstanceState::Failed: return dark ? QColor(0xf8, 0x71, 0x71) : QColor(0xdc, 0x26, 0x26);
-    case InstanceState::Terminated: return dark ? QColor(0x4b, 0x55, 0x63) : QColor(0xc4, 0xc9, 0xd0);
+    case InstanceState::Terminated:
+        return dark ? QColor(0x4b, 0x55, 0x63) : QColor(0xc4, 0xc9, 0xd0);
     }
     return palette.color(QPalette::Mid);
 }
@@ -47,8 +48,11 @@ QColor connectionColor(ConnectionState state, const QPalette &palette)
 QColor tint(const QColor &color, const QPalette &palette, double strength)
 {
     const QColor base = palette.color(QPalette::Base);
-    auto mix = [strength](double over, double under) { return over * strength + under * (1 - strength); };
-    return QColor::fromRgbF(float(mix(color.redF(), base.redF())), float(mix(color.greenF(), base.greenF())),
+    auto mix = [strength](double over, double under) {
+        return over * strength + under * (1 - strength);
+    };
+    return QColor::fromRgbF(float(mix(color.redF(), base.redF())),
+                            float(mix(color.greenF(), base.greenF())),
                             float(mix(color.blueF(), base.blueF())));
 }
 

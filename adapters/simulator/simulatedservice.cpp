@@ -20,7 +20,9 @@ double normalCdf(double x)
 } // namespace
 
 SimulatedService::SimulatedService(ServiceSettings settings, quint64 seed, TimePoint start)
-    : m_settings(std::move(settings)), m_random(seed), m_activeVersion(m_settings.activeVersion)
+    : m_settings(std::move(settings))
+    , m_random(seed)
+    , m_activeVersion(m_settings.activeVersion)
 {
     bool anyWeight = false;
     for (const VersionSettings &version : m_settings.versions) {
@@ -99,12 +101,12 @@ void SimulatedService::startInstance(const QString &version, TimePoint now, bool
         std::uniform_int_distribution<qint64> spread(-jitter, jitter);
         sim.instance.state = InstanceState::Starting;
         sim.instance.since = now;
-        sim.readyAt = now + std::max(Duration(1000), m_settings.startup + Duration(spread(m_random)));
+        sim.readyAt
+            = now + std::max(Duration(1000), m_settings.startup + Duration(spread(m_random)));
     }
-    const auto at = std::lower_bound(m_instances.begin(), m_instances.end(), sim.instance.id,
-                                     [](const SimInstance &i, const QString &id) {
-                                         return i.instance.id < id;
-                                     });
+    const auto at = std::lower_bound(
+        m_instances.begin(), m_instances.end(), sim.instance.id,
+        [](const SimInstance &i, const QString &id) { return i.instance.id < id; });
     m_instances.insert(at, sim);
 }
 
@@ -138,7 +140,8 @@ bool SimulatedService::reconcile(TimePoint now)
         for (SimInstance &sim : m_instances) {
             const InstanceState s = sim.instance.state;
             if (sim.instance.version == version
-                && (s == InstanceState::Starting || s == InstanceState::Ready || s == InstanceState::Failed))
+                && (s == InstanceState::Starting || s == InstanceState::Ready
+                    || s == InstanceState::Failed))
                 holding.append(&sim);
         }
         const int surplus = int(holding.size()) - it->desired;
@@ -155,15 +158,17 @@ bool SimulatedService::reconcile(TimePoint now)
                 default: return 2;
                 }
             };
-            std::stable_sort(holding.begin(), holding.end(), [&](const SimInstance *a, const SimInstance *b) {
-                if (rank(a) != rank(b))
-                    return rank(a) < rank(b);
-                return a->instance.since > b->instance.since;
-            });
+            std::stable_sort(holding.begin(), holding.end(),
+                             [&](const SimInstance *a, const SimInstance *b) {
+                                 if (rank(a) != rank(b))
+                                     return rank(a) < rank(b);
+                                 return a->instance.since > b->instance.since;
+                             });
             for (int i = 0; i < surplus; ++i) {
                 SimInstance *sim = holding[i];
-                setState(*sim, sim->instance.state == InstanceState::Ready ? InstanceState::Draining
-                                                                         : InstanceState::Terminated,
+                setState(*sim,
+                         sim->instance.state == InstanceState::Ready ? InstanceState::Draining
+                                                                     : InstanceState::Terminated,
                          now);
             }
             changed = true;
@@ -200,13 +205,13 @@ SimulatedService::TickOutcome SimulatedService::tick(TimePoint now, Duration len
                 outcome.fleetChanged = true;
             }
             break;
-        case InstanceState::Terminated:
-            break;
+        case InstanceState::Terminated: break;
         }
     }
-    const auto forgotten = std::remove_if(m_instances.begin(), m_instances.end(), [now](const SimInstance &sim) {
-        return sim.instance.state == InstanceState::Terminated && now >= sim.forgetAt;
-    });
+    const auto forgotten
+        = std::remove_if(m_instances.begin(), m_instances.end(), [now](const SimInstance &sim) {
+              return sim.instance.state == InstanceState::Terminated && now >= sim.forgetAt;
+          });
     if (forgotten != m_instances.end()) {
         m_instances.erase(forgotten, m_instances.end());
         outcome.fleetChanged = true;
@@ -244,7 +249,8 @@ void SimulatedService::serveTraffic(TimePoint now, Duration length)
         const double share = shares.value(it.key(), 0.0) / 100.0;
         // Requests routed to a version with no ready instance fail at the balancer.
         const bool reachable = readyCount(it.key()) > 0;
-        TickSample sample = sampleVersion(*it, m_settings.requestsPerSecond * share, reachable, now, length);
+        TickSample sample
+            = sampleVersion(*it, m_settings.requestsPerSecond * share, reachable, now, length);
         it->samples.push_back(std::move(sample));
         while (qsizetype(it->samples.size()) > samplesKept)
             it->samples.pop_front();
@@ -272,7 +278,8 @@ TickSample SimulatedService::sampleVersion(VersionState &version, double request
         errorRatio = version.errorOverride->first;
     if (!reachable)
         errorRatio = 1.0;
-    sample.errors = std::binomial_distribution<qint64>(sample.requests, std::clamp(errorRatio, 0.0, 1.0))(m_random);
+    sample.errors = std::binomial_distribution<qint64>(sample.requests,
+                                                       std::clamp(errorRatio, 0.0, 1.0))(m_random);
 
     double factor = 1.0;
     if (version.latencyFactor && now < version.latencyFactor->second)
@@ -286,8 +293,10 @@ TickSample SimulatedService::sampleVersion(VersionState &version, double request
     double below = 0.0; // probability mass of the buckets already filled
     for (size_t i = 0; i < bounds.size() && remaining > 0; ++i) {
         const double upTo = normalCdf((std::log(bounds[i]) - mu) / sigma);
-        const double conditional = below >= 1.0 ? 1.0 : std::clamp((upTo - below) / (1.0 - below), 0.0, 1.0);
-        const qint64 inBucket = std::binomial_distribution<qint64>(remaining, conditional)(m_random);
+        const double conditional
+            = below >= 1.0 ? 1.0 : std::clamp((upTo - below) / (1.0 - below), 0.0, 1.0);
+        const qint64 inBucket
+            = std::binomial_distribution<qint64>(remaining, conditional)(m_random);
         sample.bucketCounts[qsizetype(i)] = inBucket;
         remaining -= inBucket;
         below = upTo;
@@ -360,15 +369,19 @@ Result<TrafficSplit> SimulatedService::setWeights(const QMap<QString, double> &w
     double total = 0;
     for (auto it = weightPercent.cbegin(); it != weightPercent.cend(); ++it) {
         if (!m_versions.contains(it.key()))
-            return Error{Error::Kind::Invalid,
-                         QStringLiteral("%1 has no version %2").arg(m_settings.service.id(), it.key())};
+            return Error{
+                Error::Kind::Invalid,
+                QStringLiteral("%1 has no version %2").arg(m_settings.service.id(), it.key())};
         if (it.value() < 0 || it.value() > 100)
             return Error{Error::Kind::Invalid,
-                         QStringLiteral("weight %1 for %2 is outside 0 to 100").arg(it.value()).arg(it.key())};
+                         QStringLiteral("weight %1 for %2 is outside 0 to 100")
+                             .arg(it.value())
+                             .arg(it.key())};
         total += it.value();
     }
     if (std::abs(total - 100) > 0.01)
-        return Error{Error::Kind::Invalid, QStringLiteral("weights add up to %1, not 100").arg(total)};
+        return Error{Error::Kind::Invalid,
+                     QStringLiteral("weights add up to %1, not 100").arg(total)};
     QMap<QString, double> weights;
     for (auto it = m_versions.cbegin(); it != m_versions.cend(); ++it)
         weights.insert(it.key(), weightPercent.value(it.key(), 0.0));
@@ -398,7 +411,8 @@ Result<TrafficSplit> SimulatedService::switchTo(const QString &version)
 Result<Done> SimulatedService::scale(const QString &version, int instances, TimePoint now)
 {
     if (instances < 0)
-        return Error{Error::Kind::Invalid, QStringLiteral("cannot scale to %1 instances").arg(instances)};
+        return Error{Error::Kind::Invalid,
+                     QStringLiteral("cannot scale to %1 instances").arg(instances)};
     auto it = m_versions.find(version);
     if (it == m_versions.end())
         return Error{Error::Kind::Invalid,

@@ -54,15 +54,15 @@ public:
 private:
     struct SimInstance {
         Instance instance;
-        TimePoint readyAt;     // Starting
-        TimePoint leaveAt;     // Draining, Failed: when it becomes Terminated
-        TimePoint forgetAt;    // Terminated: when it drops out of snapshots
+        TimePoint readyAt;  // Starting
+        TimePoint leaveAt;  // Draining, Failed: when it becomes Terminated
+        TimePoint forgetAt; // Terminated: when it drops out of snapshots
     };
     struct VersionState {
         VersionSettings behaviour;
         int desired = 0;
-        std::optional<std::pair<double, TimePoint>> errorOverride;  // ratio, until
-        std::optional<std::pair<double, TimePoint>> latencyFactor;  // factor, until
+        std::optional<std::pair<double, TimePoint>> errorOverride; // ratio, until
+        std::optional<std::pair<double, TimePoint>> latencyFactor; // factor, until
         std::deque<TickSample> samples;
     };
 

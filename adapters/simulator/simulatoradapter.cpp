@@ -56,10 +56,9 @@ void SimulatorAdapter::start()
     if (m_started)
         return;
     m_started = true;
-    setConnectionState(ConnectionState::Connected,
-                       QStringLiteral("simulating %1 services, seed %2")
-                           .arg(m_services.size())
-                           .arg(m_settings.seed));
+    setConnectionState(ConnectionState::Connected, QStringLiteral("simulating %1 services, seed %2")
+                                                       .arg(m_services.size())
+                                                       .arg(m_settings.seed));
     for (const ScriptStep &step : m_settings.script)
         m_clock->schedule(step.at, this, [this, step] { runStep(step); });
     for (const Fault &fault : m_settings.faults)
@@ -90,15 +89,9 @@ void SimulatorAdapter::runStep(const ScriptStep &step)
                      step.line, qPrintable(result.error().message));
     };
     switch (step.kind) {
-    case ScriptStep::Kind::Scale:
-        scale(step.service, step.version, step.instances, report);
-        break;
-    case ScriptStep::Kind::Weights:
-        setWeights(step.service, step.weights, report);
-        break;
-    case ScriptStep::Kind::Switch:
-        switchTo(step.service, step.version, report);
-        break;
+    case ScriptStep::Kind::Scale: scale(step.service, step.version, step.instances, report); break;
+    case ScriptStep::Kind::Weights: setWeights(step.service, step.weights, report); break;
+    case ScriptStep::Kind::Switch: switchTo(step.service, step.version, report); break;
     }
 }
 
@@ -130,7 +123,8 @@ SimulatedService *SimulatorAdapter::find(const ServiceKey &service)
 template <typename T>
 void SimulatorAdapter::answer(Callback<T> done, Result<T> result)
 {
-    QTimer::singleShot(0, this, [done = std::move(done), result = std::move(result)] { done(result); });
+    QTimer::singleShot(0, this,
+                       [done = std::move(done), result = std::move(result)] { done(result); });
 }
 
 template <typename T>
@@ -143,8 +137,9 @@ Result<T> SimulatorAdapter::unknownService(const ServiceKey &service) const
 void SimulatorAdapter::fleet(const ServiceKey &service, Callback<FleetSnapshot> done)
 {
     SimulatedService *simulated = find(service);
-    answer<FleetSnapshot>(std::move(done), simulated ? Result<FleetSnapshot>(simulated->fleet(m_clock->now()))
-                                                     : unknownService<FleetSnapshot>(service));
+    answer<FleetSnapshot>(std::move(done),
+                          simulated ? Result<FleetSnapshot>(simulated->fleet(m_clock->now()))
+                                    : unknownService<FleetSnapshot>(service));
 }
 
 void SimulatorAdapter::traffic(const ServiceKey &service, Callback<TrafficSplit> done)
@@ -154,7 +149,8 @@ void SimulatorAdapter::traffic(const ServiceKey &service, Callback<TrafficSplit>
                                                     : unknownService<TrafficSplit>(service));
 }
 
-void SimulatorAdapter::setWeights(const ServiceKey &service, const QMap<QString, double> &weightPercent,
+void SimulatorAdapter::setWeights(const ServiceKey &service,
+                                  const QMap<QString, double> &weightPercent,
                                   Callback<TrafficSplit> done)
 {
     SimulatedService *simulated = find(service);
@@ -193,9 +189,9 @@ void SimulatorAdapter::scale(const ServiceKey &service, const QString &version, 
 void SimulatorAdapter::metrics(const ServiceKey &service, Callback<MetricsSnapshot> done)
 {
     SimulatedService *simulated = find(service);
-    answer<MetricsSnapshot>(std::move(done),
-                            simulated ? Result<MetricsSnapshot>(simulated->metrics(m_clock->now(), m_settings.metricsWindow))
-                                      : unknownService<MetricsSnapshot>(service));
+    answer<MetricsSnapshot>(std::move(done), simulated ? Result<MetricsSnapshot>(simulated->metrics(
+                                                 m_clock->now(), m_settings.metricsWindow))
+                                                       : unknownService<MetricsSnapshot>(service));
 }
 
 } // namespace sb::sim

@@ -9,23 +9,26 @@ namespace sb::sim {
 namespace {
 
 const QStringList serviceTuningKeys = {
-    QStringLiteral("requests_per_second"), QStringLiteral("startup"),
-    QStringLiteral("startup_jitter"),      QStringLiteral("drain"),
-    QStringLiteral("replace_after"),       QStringLiteral("failures_per_instance_hour"),
+    QStringLiteral("requests_per_second"),
+    QStringLiteral("startup"),
+    QStringLiteral("startup_jitter"),
+    QStringLiteral("drain"),
+    QStringLiteral("replace_after"),
+    QStringLiteral("failures_per_instance_hour"),
     QStringLiteral("zones"),
 };
 
 // Reads the keys shared by `defaults:` and each service entry, on top of `base`.
 void readTuning(const YamlMap &map, ServiceSettings &settings)
 {
-    settings.requestsPerSecond =
-        map.number("requests_per_second", settings.requestsPerSecond, 0, 1'000'000);
+    settings.requestsPerSecond
+        = map.number("requests_per_second", settings.requestsPerSecond, 0, 1'000'000);
     settings.startup = map.duration("startup", settings.startup);
     settings.startupJitter = map.duration("startup_jitter", settings.startupJitter);
     settings.drain = map.duration("drain", settings.drain);
     settings.replaceAfter = map.duration("replace_after", settings.replaceAfter);
-    settings.failuresPerInstanceHour =
-        map.number("failures_per_instance_hour", settings.failuresPerInstanceHour, 0, 3600);
+    settings.failuresPerInstanceHour
+        = map.number("failures_per_instance_hour", settings.failuresPerInstanceHour, 0, 3600);
     if (map.has("zones")) {
         settings.zones = map.stringList("zones");
         if (settings.zones.isEmpty())
@@ -65,10 +68,10 @@ ServiceKey readServiceKey(const YamlMap &map, const Workspace &workspace, const 
 
 VersionSettings readVersion(const YAML::Node &node, const QString &file, const QString &service)
 {
-    const YamlMap map(node, file, QStringLiteral("a version of simulated service '%1'").arg(service),
-                      {QStringLiteral("version"), QStringLiteral("instances"),
-                       QStringLiteral("weight"), QStringLiteral("error_rate"),
-                       QStringLiteral("p50_ms"), QStringLiteral("p99_ms")});
+    const YamlMap map(
+        node, file, QStringLiteral("a version of simulated service '%1'").arg(service),
+        {QStringLiteral("version"), QStringLiteral("instances"), QStringLiteral("weight"),
+         QStringLiteral("error_rate"), QStringLiteral("p50_ms"), QStringLiteral("p99_ms")});
     VersionSettings version;
     version.version = map.requiredString("version");
     version.instances = map.integer("instances", 0, 0, 1000);
@@ -79,7 +82,9 @@ VersionSettings readVersion(const YAML::Node &node, const QString &file, const Q
     version.p99Ms = map.number("p99_ms", std::max(version.p99Ms, version.p50Ms * 2), 0.1, 600'000);
     if (version.p99Ms <= version.p50Ms)
         failAt(file, map.node("p99_ms"),
-               QStringLiteral("p99_ms %1 must be above p50_ms %2").arg(version.p99Ms).arg(version.p50Ms));
+               QStringLiteral("p99_ms %1 must be above p50_ms %2")
+                   .arg(version.p99Ms)
+                   .arg(version.p50Ms));
     return version;
 }
 
@@ -158,7 +163,8 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
                            QStringLiteral("faults")});
         settings.seed = quint64(map.integer("seed", 1, 0, std::numeric_limits<int>::max()));
         settings.tick = map.duration("tick", settings.tick, Duration(10));
-        settings.metricsWindow = map.duration("metrics_window", settings.metricsWindow, settings.tick);
+        settings.metricsWindow
+            = map.duration("metrics_window", settings.metricsWindow, settings.tick);
         if (map.has("defaults")) {
             const YamlMap tuning(map.node("defaults"), file,
                                  QStringLiteral("defaults of simulator '%1'").arg(spec.name),
@@ -170,7 +176,8 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
         faultsNode = map.node("faults");
     }
 
-    requireSequence(file, servicesNode, QStringLiteral("services of simulator '%1'").arg(spec.name));
+    requireSequence(file, servicesNode,
+                    QStringLiteral("services of simulator '%1'").arg(spec.name));
     for (const YAML::Node &node : servicesNode) {
         QStringList keys = serviceTuningKeys;
         keys << QStringLiteral("service") << QStringLiteral("environment")
@@ -180,7 +187,8 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
         service.service = readServiceKey(map, workspace, spec.name);
         if (settings.find(service.service))
             failAt(file, node,
-                   QStringLiteral("simulated service '%1' is configured twice").arg(service.service.id()));
+                   QStringLiteral("simulated service '%1' is configured twice")
+                       .arg(service.service.id()));
         readTuning(map, service);
         if (map.has("versions")) {
             requireSequence(file, map.node("versions"),
@@ -228,10 +236,12 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
         step.line = int(node.Mark().line) + 1;
         step.at = map.duration("at", Duration(0));
         step.service = readServiceKey(map, workspace, spec.name);
-        const int actions = int(map.has("scale")) + int(map.has("weights")) + int(map.has("switch"));
+        const int actions
+            = int(map.has("scale")) + int(map.has("weights")) + int(map.has("switch"));
         if (actions != 1)
-            failAt(file, node, QStringLiteral("a script step needs exactly one of scale, weights "
-                                              "or switch"));
+            failAt(file, node,
+                   QStringLiteral("a script step needs exactly one of scale, weights "
+                                  "or switch"));
         if (map.has("scale")) {
             const YamlMap scale(map.node("scale"), file, QStringLiteral("scale"),
                                 {QStringLiteral("version"), QStringLiteral("instances")});
@@ -247,8 +257,9 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
             step.kind = ScriptStep::Kind::Weights;
             const YAML::Node weights = map.node("weights");
             if (!weights.IsMap())
-                failAt(file, weights, QStringLiteral("weights must map versions to percentages, "
-                                                     "like {2.3.1: 75, 2.4.0: 25}"));
+                failAt(file, weights,
+                       QStringLiteral("weights must map versions to percentages, "
+                                      "like {2.3.1: 75, 2.4.0: 25}"));
             QStringList versions;
             for (auto it = weights.begin(); it != weights.end(); ++it)
                 versions.append(QString::fromStdString(it->first.Scalar()));
@@ -268,12 +279,11 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
 
     requireSequence(file, faultsNode, QStringLiteral("faults of simulator '%1'").arg(spec.name));
     for (const YAML::Node &node : faultsNode) {
-        const YamlMap map(node, file, QStringLiteral("a fault"),
-                          {QStringLiteral("at"), QStringLiteral("service"),
-                           QStringLiteral("environment"), QStringLiteral("version"),
-                           QStringLiteral("kind"), QStringLiteral("instances"),
-                           QStringLiteral("error_rate"), QStringLiteral("factor"),
-                           QStringLiteral("duration")});
+        const YamlMap map(
+            node, file, QStringLiteral("a fault"),
+            {QStringLiteral("at"), QStringLiteral("service"), QStringLiteral("environment"),
+             QStringLiteral("version"), QStringLiteral("kind"), QStringLiteral("instances"),
+             QStringLiteral("error_rate"), QStringLiteral("factor"), QStringLiteral("duration")});
         Fault fault;
         fault.line = int(node.Mark().line) + 1;
         fault.at = map.duration("at", Duration(0));
@@ -281,7 +291,8 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
         fault.version = map.requiredString("version");
         requireDeclaredVersion(settings, fault.service, fault.version, map, "version");
         const QString kind = map.choice(
-            "kind", {QStringLiteral("crash"), QStringLiteral("error_rate"), QStringLiteral("latency")},
+            "kind",
+            {QStringLiteral("crash"), QStringLiteral("error_rate"), QStringLiteral("latency")},
             QStringLiteral("crash"));
         if (kind == QLatin1String("crash")) {
             fault.kind = Fault::Kind::Crash;

@@ -39,17 +39,17 @@ struct ScriptStep {
     Duration at{0};
     ServiceKey service;
     Kind kind = Kind::Scale;
-    QString version;                 // Scale, Switch
-    int instances = 0;               // Scale
-    QMap<QString, double> weights;   // Weights
+    QString version;               // Scale, Switch
+    int instances = 0;             // Scale
+    QMap<QString, double> weights; // Weights
     int line = 0;
 };
 
 struct Fault {
     enum class Kind {
-        Crash,      // `instances` ready instances of `version` fail
-        ErrorRate,  // `version`'s error ratio becomes `value` for `duration`
-        Latency,    // `version`'s latency is multiplied by `value` for `duration`
+        Crash,     // `instances` ready instances of `version` fail
+        ErrorRate, // `version`'s error ratio becomes `value` for `duration`
+        Latency,   // `version`'s latency is multiplied by `value` for `duration`
     };
     Duration at{0};
     ServiceKey service;
