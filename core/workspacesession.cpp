@@ -96,67 +96,58 @@ void WorkspaceSession::refetch(const ServiceKey &service, Capability capability)
     if (spec->bindings.value(capability) != adapter->name())
         return;
 
-    const std::pair<ServiceKey, Capability> request(service, capability);
+    const Request request(service, capability);
     if (auto it = m_inFlight.find(request); it != m_inFlight.end()) {
         *it = true;
         return;
     }
-    m_inFlight.insert(request, false);
-
-    QPointer<WorkspaceSession> self(this);
-    auto store = [self, request](auto apply) {
-        if (!self)
-            return;
-        apply(self->m_snapshot.services[self->indexOf(request.first)]);
-        self->notifySoon();
-        if (self->m_inFlight.take(request))
-            self->refetch(request.first, request.second);
-    };
     switch (capability) {
     case Capability::Fleet:
         if (FleetSource *source = adapter->fleetSource()) {
-            source->fleet(service, [store](Result<FleetSnapshot> result) {
-                store([&result](ServiceStatus &status) {
-                    if (result) {
-                        status.fleet = result.value();
-                        status.fleetError.clear();
-                    } else {
-                        status.fleetError = result.error().message;
-                    }
-                });
-            });
+            m_inFlight.insert(request, false);
+            source->fleet(service,
+                          answerInto(request, &ServiceStatus::fleet, &ServiceStatus::fleetError));
         }
         break;
     case Capability::Traffic:
         if (TrafficRouter *router = adapter->trafficRouter()) {
-            router->traffic(service, [store](Result<TrafficSplit> result) {
-                store([&result](ServiceStatus &status) {
-                    if (result) {
-                        status.traffic = result.value();
-                        status.trafficError.clear();
-                    } else {
-                        status.trafficError = result.error().message;
-                    }
-                });
-            });
+            m_inFlight.insert(request, false);
+            router->traffic(service, answerInto(request, &ServiceStatus::traffic,
+                                                &ServiceStatus::trafficError));
         }
         break;
     case Capability::Metrics:
         if (MetricsSource *source = adapter->metricsSource()) {
-            source->metrics(service, [store](Result<MetricsSnapshot> result) {
-                store([&result](ServiceStatus &status) {
-                    if (result) {
-                        status.metrics = result.value();
-                        status.metricsError.clear();
-                    } else {
-                        status.metricsError = result.error().message;
-                    }
-                });
-            });
+            m_inFlight.insert(request, false);
+            source->metrics(service, answerInto(request, &ServiceStatus::metrics,
+                                                &ServiceStatus::metricsError));
         }
         break;
     case Capability::Deploy: break;
     }
+}
+
+template <typename T>
+Callback<T> WorkspaceSession::answerInto(const Request &request,
+                                         std::optional<T> ServiceStatus::*observation,
+                                         QString ServiceStatus::*error)
+{
+    QPointer<WorkspaceSession> self(this);
+    return [self, request, observation, error](Result<T> result) {
+        if (!self)
+            return;
+        ServiceStatus &status = self->m_snapshot.services[self->indexOf(request.first)];
+        if (result) {
+            status.*observation = std::move(result).value();
+            (status.*error).clear();
+        } else {
+            // The last good observation stays; the error says why it is not fresh.
+            status.*error = result.error().message;
+        }
+        self->notifySoon();
+        if (self->m_inFlight.take(request))
+            self->refetch(request.first, request.second);
+    };
 }
 
 void WorkspaceSession::notifySoon()

@@ -42,8 +42,14 @@ Q_SIGNALS:
     void snapshotChanged();
 
 private:
+    using Request = std::pair<ServiceKey, Capability>;
+
     WorkspaceSession(Workspace workspace, Clock *clock);
     void refetch(const ServiceKey &service, Capability capability);
+    // The callback for one fetch: stores the observation (or its error) into the snapshot.
+    template <typename T>
+    Callback<T> answerInto(const Request &request, std::optional<T> ServiceStatus::*observation,
+                           QString ServiceStatus::*error);
     int indexOf(const ServiceKey &service) const;
     void notifySoon();
 
@@ -54,7 +60,7 @@ private:
     QHash<ServiceKey, int> m_rowOf;
     // One request per service and capability at a time; a change announced meanwhile asks again
     // once the answer is in (true), so a slow backend is never flooded.
-    QHash<std::pair<ServiceKey, Capability>, bool> m_inFlight;
+    QHash<Request, bool> m_inFlight;
     bool m_notifyPending = false;
 };
 
