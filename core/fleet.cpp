@@ -63,7 +63,10 @@ const VersionMetrics *MetricsSnapshot::find(const QString &version) const
     return nullptr;
 }
 
-bool versionLessThan(const QString &a, const QString &b)
+namespace {
+
+// Compares text with runs of digits taken as numbers: "2.9" before "2.10".
+int naturalCompare(QStringView a, QStringView b)
 {
     qsizetype i = 0, j = 0;
     while (i < a.size() && j < b.size()) {
@@ -76,17 +79,33 @@ bool versionLessThan(const QString &a, const QString &b)
             const qulonglong x = a.mid(i, iEnd - i).toULongLong();
             const qulonglong y = b.mid(j, jEnd - j).toULongLong();
             if (x != y)
-                return x < y;
+                return x < y ? -1 : 1;
             i = iEnd;
             j = jEnd;
         } else {
             if (a[i] != b[j])
-                return a[i] < b[j];
+                return a[i] < b[j] ? -1 : 1;
             ++i;
             ++j;
         }
     }
-    return a.size() - i < b.size() - j;
+    const qsizetype restA = a.size() - i, restB = b.size() - j;
+    return restA == restB ? 0 : (restA < restB ? -1 : 1);
+}
+
+} // namespace
+
+bool versionLessThan(const QString &a, const QString &b)
+{
+    // As semantic versioning orders them: a pre-release ("7.3.0-rc.1") comes before its release.
+    const qsizetype dashA = a.indexOf(QLatin1Char('-')), dashB = b.indexOf(QLatin1Char('-'));
+    const QStringView coreA = dashA < 0 ? QStringView(a) : QStringView(a).left(dashA);
+    const QStringView coreB = dashB < 0 ? QStringView(b) : QStringView(b).left(dashB);
+    if (const int order = naturalCompare(coreA, coreB); order != 0)
+        return order < 0;
+    if ((dashA < 0) != (dashB < 0))
+        return dashA >= 0;
+    return dashA >= 0 && naturalCompare(QStringView(a).mid(dashA), QStringView(b).mid(dashB)) < 0;
 }
 
 QStringList liveVersions(const FleetSnapshot &fleet)
