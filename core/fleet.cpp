@@ -1,6 +1,7 @@
 #include "fleet.h"
 
 #include <QHash>
+#include <QVarLengthArray>
 
 #include <algorithm>
 
@@ -178,18 +179,25 @@ QList<VersionSummary> summarizeVersions(const ServiceStatus &status)
     return result;
 }
 
-Health healthOf(const ServiceStatus &status)
+HealthVerdict assessHealth(const ServiceStatus &status)
 {
     if (!status.fleet)
-        return Health::Unknown;
+        return {Health::Unknown, status.fleetError.isEmpty()
+                                     ? QStringLiteral("no fleet observed yet")
+                                     : status.fleetError};
 
     int ready = 0, failed = 0, live = 0;
+    QVarLengthArray<QStringView, 4> versionsReady;
     for (const Instance &instance : status.fleet->instances) {
         if (!isLive(instance.state))
             continue;
         ++live;
-        ready += instance.state == InstanceState::Ready;
         failed += instance.state == InstanceState::Failed;
+        if (instance.state == InstanceState::Ready) {
+            ++ready;
+            if (!versionsReady.contains(QStringView(instance.version)))
+                versionsReady.append(instance.version);
+        }
     }
     double errorRatio = 0;
     if (status.metrics) {
@@ -201,23 +209,51 @@ Health healthOf(const ServiceStatus &status)
         }
         errorRatio = requests > 0 ? errors / double(requests) : 0;
     }
-    bool routedToNothing = false;
+    QString routedToNothing;
     if (status.traffic) {
-        for (const VersionSummary &summary : summarizeVersions(status))
-            routedToNothing |= summary.weightPercent > 0 && summary.ready == 0;
+        for (auto it = status.traffic->weightPercent.cbegin();
+             it != status.traffic->weightPercent.cend() && routedToNothing.isEmpty(); ++it) {
+            if (it.value() > 0 && !versionsReady.contains(QStringView(it.key())))
+                routedToNothing = it.key();
+        }
     }
+    const auto percent = [](double ratio) { return QString::number(100 * ratio, 'f', 1); };
 
     // Starting and draining instances are expected during any release; only failures and
     // missing capacity count against readiness.
     const double readyFraction = ready + failed > 0 ? double(ready) / double(ready + failed) : 0.0;
-    if (live == 0 || ready == 0 || routedToNothing || readyFraction < health::criticalReadyFraction
-        || errorRatio >= health::criticalErrorRatio)
-        return Health::Critical;
-    if (failed > 0 || readyFraction < health::degradedReadyFraction
-        || errorRatio >= health::degradedErrorRatio || !status.trafficError.isEmpty()
-        || !status.metricsError.isEmpty())
-        return Health::Degraded;
-    return Health::Healthy;
+    if (live == 0)
+        return {Health::Critical, QStringLiteral("no instances")};
+    if (ready == 0)
+        return {Health::Critical, QStringLiteral("no instance is ready")};
+    if (!routedToNothing.isEmpty())
+        return {Health::Critical,
+                QStringLiteral("traffic is routed to %1, which has no ready instance")
+                    .arg(routedToNothing)};
+    if (readyFraction < health::criticalReadyFraction)
+        return {Health::Critical,
+                QStringLiteral("%1 of %2 instances failed").arg(failed).arg(ready + failed)};
+    if (errorRatio >= health::criticalErrorRatio)
+        return {Health::Critical,
+                QStringLiteral("error rate %1 % is at or above %2 %")
+                    .arg(percent(errorRatio), percent(health::criticalErrorRatio))};
+    if (failed > 0)
+        return {Health::Degraded, failed == 1 ? QStringLiteral("1 instance failed")
+                                              : QStringLiteral("%1 instances failed").arg(failed)};
+    if (errorRatio >= health::degradedErrorRatio)
+        return {Health::Degraded,
+                QStringLiteral("error rate %1 % is at or above %2 %")
+                    .arg(percent(errorRatio), percent(health::degradedErrorRatio))};
+    if (!status.trafficError.isEmpty())
+        return {Health::Degraded, status.trafficError};
+    if (!status.metricsError.isEmpty())
+        return {Health::Degraded, status.metricsError};
+    return {Health::Healthy, {}};
+}
+
+Health healthOf(const ServiceStatus &status)
+{
+    return assessHealth(status).health;
 }
 
 QDebug operator<<(QDebug debug, const ServiceKey &key)

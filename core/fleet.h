@@ -130,6 +130,14 @@ struct ServiceStatus {
 };
 
 QList<VersionSummary> summarizeVersions(const ServiceStatus &status);
+
+// A service's health and, unless healthy, the first reason for it, worst first:
+// "error rate 6.9 % is at or above 5.0 %".
+struct HealthVerdict {
+    Health health = Health::Unknown;
+    QString reason;
+};
+HealthVerdict assessHealth(const ServiceStatus &status);
 Health healthOf(const ServiceStatus &status);
 QStringList liveVersions(const FleetSnapshot &fleet);
 
@@ -137,7 +145,6 @@ QStringList liveVersions(const FleetSnapshot &fleet);
 namespace health {
 constexpr double degradedErrorRatio = 0.01;
 constexpr double criticalErrorRatio = 0.05;
-constexpr double degradedReadyFraction = 0.9;
 constexpr double criticalReadyFraction = 0.5;
 } // namespace health
 

@@ -35,8 +35,14 @@ ServiceListModel::Row ServiceListModel::summarize(const ServiceStatus &status)
     Row row;
     row.key = status.key;
     row.strategy = status.strategy;
-    row.health = healthOf(status);
+    const HealthVerdict verdict = assessHealth(status);
+    row.health = verdict.health;
+    // Why, first; then every backend error, which the verdict names only when it decides it.
     QStringList problems;
+    const QString errors[] = {status.fleetError, status.trafficError, status.metricsError};
+    if (!verdict.reason.isEmpty()
+        && std::find(std::begin(errors), std::end(errors), verdict.reason) == std::end(errors))
+        problems << verdict.reason;
     if (!status.fleetError.isEmpty())
         problems << tr("Fleet: %1").arg(status.fleetError);
     if (!status.trafficError.isEmpty())

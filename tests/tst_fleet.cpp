@@ -58,6 +58,7 @@ private Q_SLOTS:
     void versionOrder();
     void health_data();
     void health();
+    void verdictsNameTheCause();
     void summariesCountLiveInstancesPerVersion();
     void aRoutedVersionWithoutInstancesIsShown();
 };
@@ -118,6 +119,16 @@ void TestFleet::health()
     QFETCH(ServiceStatus, status);
     QFETCH(QString, expected);
     QCOMPARE(toString(healthOf(status)), expected);
+}
+
+void TestFleet::verdictsNameTheCause()
+{
+    QCOMPARE(assessHealth(service({{"1", "RR"}}, {}, {{"1", 0.069}})).reason,
+             QStringLiteral("error rate 6.9 % is at or above 5.0 %"));
+    QCOMPARE(assessHealth(service({{"1", "RRRRRF"}})).reason, QStringLiteral("1 instance failed"));
+    QCOMPARE(assessHealth(service({{"1", "RRRR"}, {"2", "S"}}, {{"1", 90}, {"2", 10}})).reason,
+             QStringLiteral("traffic is routed to 2, which has no ready instance"));
+    QVERIFY(assessHealth(service({{"1", "RRRR"}})).reason.isEmpty());
 }
 
 void TestFleet::summariesCountLiveInstancesPerVersion()

@@ -9,27 +9,57 @@
 
 namespace sb {
 
-void HealthDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option,
-                           const QModelIndex &index) const
+const QStaticText &ServiceListDelegate::laidOut(const QString &text) const
 {
-    QStyleOptionViewItem opt = option;
-    initStyleOption(&opt, index);
-    const Health health = Health(index.data(ServiceListModel::HealthRole).toInt());
-    const QString text = opt.text;
-    opt.text.clear();
-    QStyle *style = opt.widget ? opt.widget->style() : QApplication::style();
-    style->drawControl(QStyle::CE_ItemViewItem, &opt, painter, opt.widget);
+    // Cell texts repeat (names, environments, health words, counts); a bound keeps a long
+    // session's cache from growing without end.
+    constexpr qsizetype maxCached = 4096;
+    auto it = m_texts.find(text);
+    if (it == m_texts.end()) {
+        if (m_texts.size() >= maxCached)
+            m_texts.clear();
+        QStaticText laid(text);
+        laid.setTextFormat(Qt::PlainText);
+        laid.setPerformanceHint(QStaticText::AggressiveCaching);
+        it = m_texts.insert(text, laid);
+    }
+    return *it;
+}
 
+void ServiceListDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option,
+                                const QModelIndex &index) const
+{
+    constexpr int padding = 6;
+    constexpr int dot = 10;
+    const bool health = index.column() == ServiceListModel::HealthColumn;
+    const QString text = index.data(Qt::DisplayRole).toString();
+    const QStaticText &laid = laidOut(text);
     painter->save();
-    painter->setRenderHint(QPainter::Antialiasing);
-    const int dot = 10;
-    const QRect r = opt.rect.adjusted(6, 0, 0, 0);
-    painter->setPen(Qt::NoPen);
-    painter->setBrush(theme::healthColor(health, opt.palette));
-    painter->drawEllipse(QRect(r.left(), r.center().y() - dot / 2, dot, dot));
-    painter->setPen(opt.palette.color(opt.state & QStyle::State_Selected ? QPalette::HighlightedText
-                                                                         : QPalette::Text));
-    painter->drawText(r.adjusted(dot + 6, 0, 0, 0), Qt::AlignLeft | Qt::AlignVCenter, text);
+    painter->setFont(option.font);
+    const int indent = health ? dot + padding : 0;
+    const QRect area = option.rect.adjusted(padding + indent, 0, -padding, 0);
+    if (laid.size().width() > area.width()) {
+        // Too narrow: let the style elide it, which is slower but rare.
+        painter->restore();
+        QStyledItemDelegate::paint(painter, option, index);
+        return;
+    }
+
+    QStyle *style = option.widget ? option.widget->style() : QApplication::style();
+    style->drawPrimitive(QStyle::PE_PanelItemViewItem, &option, painter, option.widget);
+    if (health) {
+        painter->setRenderHint(QPainter::Antialiasing);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(theme::healthColor(Health(index.data(ServiceListModel::HealthRole).toInt()),
+                                             option.palette));
+        painter->drawEllipse(QRect(option.rect.left() + padding, option.rect.center().y() - dot / 2 + 1,
+                                   dot, dot));
+    }
+    const bool selected = option.state & QStyle::State_Selected;
+    painter->setPen(option.palette.color(selected ? QPalette::HighlightedText : QPalette::Text));
+    const Qt::Alignment alignment = Qt::Alignment(index.data(Qt::TextAlignmentRole).toInt());
+    const qreal x = alignment & Qt::AlignRight ? area.right() + 1 - laid.size().width() : area.left();
+    painter->drawStaticText(QPointF(x, area.top() + (area.height() - laid.size().height()) / 2), laid);
     painter->restore();
 }
 

@@ -220,8 +220,7 @@ QWidget *MainWindow::buildServicePane()
     m_serviceView->setAccessibleName(tr("Services"));
     configureTable(m_serviceView);
     m_serviceView->setModel(m_serviceProxy);
-    m_serviceView->setItemDelegateForColumn(ServiceListModel::HealthColumn,
-                                            new HealthDelegate(m_serviceView));
+    m_serviceView->setItemDelegate(new ServiceListDelegate(m_serviceView));
     m_serviceView->setSortingEnabled(true);
     // Workspace order until the user picks a column: it is the order the team wrote down.
     m_serviceView->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
@@ -256,7 +255,9 @@ QWidget *MainWindow::buildDetailPane()
     m_badgesLabel->setTextFormat(Qt::RichText);
     layout->addWidget(m_badgesLabel);
     m_summaryLabel = new QLabel(pane);
-    m_summaryLabel->setWordWrap(true);
+    // Its text changes on every refresh; a wrapping label would re-measure the whole pane's
+    // layout each time, so it keeps one line and lets the window's width decide.
+    m_summaryLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
     layout->addWidget(m_summaryLabel);
 
     m_reloadBanner = new QLabel(pane);
@@ -527,7 +528,8 @@ void MainWindow::updateHeader(const ServiceStatus *status)
         return;
     }
     const QPalette pal = palette();
-    const Health health = healthOf(*status);
+    const HealthVerdict verdict = assessHealth(*status);
+    const Health health = verdict.health;
     m_titleLabel->setText(status->key.name);
     const QColor neutral = pal.color(QPalette::PlaceholderText);
     QString badges
@@ -535,10 +537,15 @@ void MainWindow::updateHeader(const ServiceStatus *status)
           + chip(toString(status->strategy), theme::stateColor(InstanceState::Starting, pal), pal)
           + QStringLiteral("&nbsp;&nbsp;")
           + chip(toString(health), theme::healthColor(health, pal), pal);
+    // Why it is not healthy comes right after the verdict, where the eye already is.
+    if (!verdict.reason.isEmpty())
+        badges += QStringLiteral("&nbsp;<span style=\"color:%1\">%2</span>")
+                      .arg(theme::healthColor(health, pal).name(), verdict.reason.toHtmlEscaped());
     if (m_session) {
         if (const ServiceSpec *spec = m_session->workspace().service(status->key);
             spec && !spec->description.isEmpty())
-            badges += QStringLiteral("&nbsp;&nbsp;&nbsp;") + spec->description.toHtmlEscaped();
+            badges += QStringLiteral("&nbsp;&nbsp;&nbsp;<span style=\"color:%1\">%2</span>")
+                          .arg(neutral.name(), spec->description.toHtmlEscaped());
     }
     m_badgesLabel->setText(badges);
 
@@ -577,9 +584,10 @@ void MainWindow::updateHeader(const ServiceStatus *status)
 
 void MainWindow::updateHealthTally()
 {
+    // The list model has already judged every service's health for this snapshot.
     int counts[4] = {};
-    for (const ServiceStatus &status : m_snapshot.services)
-        ++counts[int(healthOf(status))];
+    for (int row = 0; row < m_serviceModel->rowCount(); ++row)
+        ++counts[m_serviceModel->index(row, 0).data(ServiceListModel::HealthRole).toInt()];
     QStringList parts;
     const QPalette pal = palette();
     for (Health health : {Health::Critical, Health::Degraded, Health::Unknown, Health::Healthy}) {
