@@ -37,10 +37,10 @@ double runOnce(const QProcessEnvironment &environment)
     }
     const double elapsed = double(timer.nsecsElapsed()) / 1e6;
     if (process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0) {
-        std::fprintf(stderr, "bench_cold_start: %s --quit-after-first-paint failed (%s, exit code %d)\n",
-                     SIGNALBOX_BINARY,
-                     process.exitStatus() == QProcess::NormalExit ? "exited" : "crashed",
-                     process.exitCode());
+        std::fprintf(
+            stderr, "bench_cold_start: %s --quit-after-first-paint failed (%s, exit code %d)\n",
+            SIGNALBOX_BINARY, process.exitStatus() == QProcess::NormalExit ? "exited" : "crashed",
+            process.exitCode());
         std::fprintf(stderr, "%s", process.readAll().constData());
         return -1;
     }

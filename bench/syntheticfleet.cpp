@@ -12,10 +12,10 @@ namespace sb::bench {
 
 namespace {
 
-const std::array prefixes{"checkout", "payments",  "search",  "catalog", "auth",
-                          "notify",   "inventory", "pricing", "shipping", "billing",
+const std::array prefixes{"checkout", "payments",  "search",  "catalog",   "auth",
+                          "notify",   "inventory", "pricing", "shipping",  "billing",
                           "ledger",   "profile",   "reviews", "recommend", "cart",
-                          "orders",   "returns",   "loyalty", "media",   "gateway"};
+                          "orders",   "returns",   "loyalty", "media",     "gateway"};
 const std::array suffixes{"api", "worker", "web", "sync", "indexer"};
 const std::array zones{"eu-west-1a", "eu-west-1b", "eu-west-1c"};
 
@@ -95,8 +95,8 @@ void SyntheticFleet::build()
                 }
                 case 1:
                     status.strategy = Strategy::BlueGreen;
-                    versions = {{oldVersion, perService / 2},
-                                {newVersion, perService - perService / 2}};
+                    versions
+                        = {{oldVersion, perService / 2}, {newVersion, perService - perService / 2}};
                     traffic.weightPercent.insert(oldVersion, 100);
                     traffic.weightPercent.insert(newVersion, 0);
                     traffic.activeVersion = oldVersion;
@@ -216,9 +216,7 @@ void SyntheticFleet::stepInstance(int service, int instance)
         target.state = unit(m_random) < 0.9 ? InstanceState::Ready : InstanceState::Failed;
         break;
     case InstanceState::Draining:
-    case InstanceState::Failed:
-        target.state = InstanceState::Terminated;
-        break;
+    case InstanceState::Failed: target.state = InstanceState::Terminated; break;
     case InstanceState::Terminated:
         // Its replacement takes the slot under the same id, so the fleet stays exactly
         // instancesPerService strong and every change is a state change, as the figure says.
@@ -252,8 +250,8 @@ void SyntheticFleet::tick()
 
     const int total = int(m_snapshot.services.size()) * m_options.instancesPerService;
     const int changes = int(std::lround(total * m_options.changeFraction));
-    const int focusChanges = std::max(
-        1, int(std::lround(m_options.instancesPerService * m_options.changeFraction)));
+    const int focusChanges
+        = std::max(1, int(std::lround(m_options.instancesPerService * m_options.changeFraction)));
     for (int c = 0; c < changes; ++c) {
         const auto [s, i] = pick(leavesReady(m_random), c < focusChanges ? 0 : -1);
         stepInstance(s, i);
