@@ -112,7 +112,8 @@ int main(int argc, char **argv)
         auto start = std::chrono::steady_clock::now();
         window.applySnapshot(fleet.snapshot());
         QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
-        window.repaint();
+        window.update();
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::UpdateRequest);
         QCoreApplication::processEvents();
         fullWindow.push_back(millisecondsSince(start));
 
