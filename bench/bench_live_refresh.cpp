@@ -1,11 +1,9 @@
 // Live refresh at scale: how long one snapshot of a 10,000-instance fleet takes to reach the
 // screen, through the same MainWindow::applySnapshot the workspace session calls.
 
-#include "adapterregistry.h"
+#include "benchconsole.h"
 #include "benchstats.h"
-#include "clock.h"
 #include "instancegridview.h"
-#include "mainwindow.h"
 #include "syntheticfleet.h"
 
 #include <QApplication>
@@ -43,21 +41,13 @@ int main(int argc, char **argv)
     sb::bench::printHeader("bench_live_refresh", method);
 
     sb::bench::SyntheticFleet fleet;
-    sb::AdapterRegistry registry;
-    sb::VirtualClock clock(fleet.snapshot().at);
-    sb::MainWindow window(registry, &clock);
-    window.setRemembersState(false);
-    window.resize(1440, 900);
-    window.applySnapshot(fleet.snapshot());
-    window.show();
-    QCoreApplication::processEvents();
-    if (!window.selectService(fleet.focusService())) {
+    sb::bench::BenchConsole console(fleet);
+    sb::MainWindow &window = console.window;
+    if (!console.selected()) {
         std::fprintf(stderr, "bench_live_refresh: could not select %s\n",
                      qPrintable(fleet.focusService().id()));
         return 1;
     }
-    window.repaint();
-    QCoreApplication::processEvents();
 
     std::printf("# %d services, %d instances, %.0f %% of instances change state per tick; "
                 "selected %s\n",
@@ -74,12 +64,9 @@ int main(int argc, char **argv)
     } refresh;
     std::vector<double> fullWindow, dirtyOnly;
     for (int tick = 0; tick < warmupTicks + measuredTicks; ++tick) {
-        // Generating the next snapshot is the adapters' work, not the console's: untimed.
-        fleet.tick();
-        clock.advanceTo(fleet.snapshot().at);
-
+        const sb::ConsoleSnapshot &snapshot = console.nextSnapshot();
         const auto start = std::chrono::steady_clock::now();
-        window.applySnapshot(fleet.snapshot());
+        window.applySnapshot(snapshot);
         const double applied = millisecondsSince(start);
         // Layouts first, so the views draw the settled geometry once.
         QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
@@ -107,20 +94,16 @@ int main(int argc, char **argv)
     // does, where Qt repaints only the regions the models and labels marked dirty.
     const int comparisonTicks = std::max(1, measuredTicks / 4);
     for (int tick = 0; tick < comparisonTicks; ++tick) {
-        fleet.tick();
-        clock.advanceTo(fleet.snapshot().at);
         auto start = std::chrono::steady_clock::now();
-        window.applySnapshot(fleet.snapshot());
+        window.applySnapshot(console.nextSnapshot());
         QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
         window.update();
         QCoreApplication::sendPostedEvents(nullptr, QEvent::UpdateRequest);
         QCoreApplication::processEvents();
         fullWindow.push_back(millisecondsSince(start));
 
-        fleet.tick();
-        clock.advanceTo(fleet.snapshot().at);
         start = std::chrono::steady_clock::now();
-        window.applySnapshot(fleet.snapshot());
+        window.applySnapshot(console.nextSnapshot());
         QCoreApplication::processEvents();
         dirtyOnly.push_back(millisecondsSince(start));
     }

@@ -1,10 +1,8 @@
 // Resident memory with the 10,000-instance fleet on screen. A process of its own, so the other
 // benchmarks' allocations do not count.
 
-#include "adapterregistry.h"
+#include "benchconsole.h"
 #include "benchstats.h"
-#include "clock.h"
-#include "mainwindow.h"
 #include "syntheticfleet.h"
 
 #include <QApplication>
@@ -43,21 +41,11 @@ int main(int argc, char **argv)
     // The generator stays alive: it stands for the workspace session, which keeps the snapshot
     // it hands the window, and implicit sharing lets the two hold one copy as they do there.
     sb::bench::SyntheticFleet fleet;
-    sb::AdapterRegistry registry;
-    sb::VirtualClock clock(fleet.snapshot().at);
-    sb::MainWindow window(registry, &clock);
-    window.setRemembersState(false);
-    window.resize(1440, 900);
-    window.applySnapshot(fleet.snapshot());
-    window.show();
-    QCoreApplication::processEvents();
-    window.selectService(fleet.focusService());
+    sb::bench::BenchConsole console(fleet);
     // A few live refreshes, so the models have diffed and the views painted real updates.
     for (int tick = 0; tick < 3; ++tick) {
-        fleet.tick();
-        clock.advanceTo(fleet.snapshot().at);
-        window.applySnapshot(fleet.snapshot());
-        window.repaint();
+        console.window.applySnapshot(console.nextSnapshot());
+        console.window.repaint();
         QCoreApplication::processEvents();
     }
     std::printf("# %d services, %d instances applied and painted at 1440x900\n",

@@ -50,16 +50,18 @@ void ServiceListDelegate::paint(QPainter *painter, const QStyleOptionViewItem &o
     if (health) {
         painter->setRenderHint(QPainter::Antialiasing);
         painter->setPen(Qt::NoPen);
-        painter->setBrush(theme::healthColor(Health(index.data(ServiceListModel::HealthRole).toInt()),
-                                             option.palette));
-        painter->drawEllipse(QRect(option.rect.left() + padding, option.rect.center().y() - dot / 2 + 1,
-                                   dot, dot));
+        painter->setBrush(theme::healthColor(
+            Health(index.data(ServiceListModel::HealthRole).toInt()), option.palette));
+        painter->drawEllipse(
+            QRect(option.rect.left() + padding, option.rect.center().y() - dot / 2 + 1, dot, dot));
     }
     const bool selected = option.state & QStyle::State_Selected;
     painter->setPen(option.palette.color(selected ? QPalette::HighlightedText : QPalette::Text));
     const Qt::Alignment alignment = Qt::Alignment(index.data(Qt::TextAlignmentRole).toInt());
-    const qreal x = alignment & Qt::AlignRight ? area.right() + 1 - laid.size().width() : area.left();
-    painter->drawStaticText(QPointF(x, area.top() + (area.height() - laid.size().height()) / 2), laid);
+    const qreal x
+        = alignment & Qt::AlignRight ? area.right() + 1 - laid.size().width() : area.left();
+    painter->drawStaticText(QPointF(x, area.top() + (area.height() - laid.size().height()) / 2),
+                            laid);
     painter->restore();
 }
 

@@ -110,7 +110,7 @@ QSize InstanceGridView::minimumSizeHint() const
 
 void InstanceGridView::relayout()
 {
-    layoutHeight(width(), &m_groups);
+    const int height = layoutHeight(width(), &m_groups);
     const int rows = m_model ? m_model->rowCount() : 0;
     m_groupOfRow.resize(rows);
     for (int g = 0; g < m_groups.size(); ++g) {
@@ -119,7 +119,11 @@ void InstanceGridView::relayout()
     }
     if (m_current >= rows)
         m_current = rows - 1;
-    updateGeometry();
+    // A state change repaints; only a change in the rows it needs lays the window out again.
+    if (height != m_height) {
+        m_height = height;
+        updateGeometry();
+    }
     update();
 }
 

@@ -62,6 +62,7 @@ private:
     QList<Group> m_groups;
     QList<int> m_groupOfRow;
     int m_current = -1;
+    int m_height = 0; // as last laid out
     TimePoint m_now;
 };
 

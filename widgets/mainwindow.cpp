@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "badgeline.h"
 #include "clock.h"
 #include "consolesettings.h"
 #include "fleetdelegates.h"
@@ -7,6 +8,7 @@
 #include "instancemodel.h"
 #include "servicefilterproxy.h"
 #include "servicelistmodel.h"
+#include "textline.h"
 #include "theme.h"
 #include "versionmodel.h"
 #include "workspacesession.h"
@@ -64,13 +66,6 @@ void configureTable(QTableView *view)
     view->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
 }
 
-QString chip(const QString &text, const QColor &color, const QPalette &palette)
-{
-    return QStringLiteral("<span style=\"background-color:%1; color:%2;\">&nbsp;%3&nbsp;</span>")
-        .arg(theme::tint(color, palette, 0.22).name(), palette.color(QPalette::Text).name(),
-             text.toHtmlEscaped());
-}
-
 QString counted(int count, const QString &singular, const QString &plural)
 {
     return QStringLiteral("%1 %2").arg(count).arg(count == 1 ? singular : plural);
@@ -114,7 +109,8 @@ MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *p
     m_adapterLayout->setContentsMargins(0, 0, 0, 0);
     m_adapterLayout->setSpacing(12);
     statusBar()->addPermanentWidget(m_adapterStatus);
-    m_clockLabel = new QLabel(this);
+    m_clockLabel = new TextLine(this);
+    m_clockLabel->setWidthFromSample(tr("Simulated %1").arg(formatUtc(TimePoint())));
     m_clockLabel->setToolTip(
         tr("The console's clock. In a simulated workspace it is simulated time."));
     statusBar()->addPermanentWidget(m_clockLabel);
@@ -179,9 +175,8 @@ QWidget *MainWindow::buildServicePane()
     layout->setContentsMargins(10, 10, 6, 6);
     auto *heading = new QHBoxLayout;
     heading->addWidget(sectionLabel(tr("Services"), pane));
-    m_healthTally = new QLabel(pane);
-    m_healthTally->setTextFormat(Qt::RichText);
-    heading->addWidget(m_healthTally, 1, Qt::AlignRight | Qt::AlignVCenter);
+    m_healthTally = new BadgeLine(Qt::AlignRight, pane);
+    heading->addWidget(m_healthTally, 1);
     layout->addLayout(heading);
 
     auto *filters = new QHBoxLayout;
@@ -251,13 +246,9 @@ QWidget *MainWindow::buildDetailPane()
     m_titleLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_titleLabel);
 
-    m_badgesLabel = new QLabel(pane);
-    m_badgesLabel->setTextFormat(Qt::RichText);
-    layout->addWidget(m_badgesLabel);
-    m_summaryLabel = new QLabel(pane);
-    // Its text changes on every refresh; a wrapping label would re-measure the whole pane's
-    // layout each time, so it keeps one line and lets the window's width decide.
-    m_summaryLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
+    m_badges = new BadgeLine(Qt::AlignLeft, pane);
+    layout->addWidget(m_badges);
+    m_summaryLabel = new TextLine(pane);
     layout->addWidget(m_summaryLabel);
 
     m_reloadBanner = new QLabel(pane);
@@ -523,8 +514,8 @@ void MainWindow::updateHeader(const ServiceStatus *status)
     if (!status) {
         m_titleLabel->setText(m_snapshot.services.isEmpty() ? tr("No services")
                                                             : tr("No service selected"));
-        m_badgesLabel->clear();
-        m_summaryLabel->clear();
+        m_badges->setBadges({});
+        m_summaryLabel->setText(QString());
         return;
     }
     const QPalette pal = palette();
@@ -532,22 +523,21 @@ void MainWindow::updateHeader(const ServiceStatus *status)
     const Health health = verdict.health;
     m_titleLabel->setText(status->key.name);
     const QColor neutral = pal.color(QPalette::PlaceholderText);
-    QString badges
-        = chip(status->key.environment, neutral, pal) + QStringLiteral("&nbsp;&nbsp;")
-          + chip(toString(status->strategy), theme::stateColor(InstanceState::Starting, pal), pal)
-          + QStringLiteral("&nbsp;&nbsp;")
-          + chip(toString(health), theme::healthColor(health, pal), pal);
+    QList<Badge> badges = {
+        {Badge::Style::Chip, status->key.environment, neutral},
+        {Badge::Style::Chip, toString(status->strategy),
+         theme::stateColor(InstanceState::Starting, pal)},
+        {Badge::Style::Chip, toString(health), theme::healthColor(health, pal)},
+    };
     // Why it is not healthy comes right after the verdict, where the eye already is.
     if (!verdict.reason.isEmpty())
-        badges += QStringLiteral("&nbsp;<span style=\"color:%1\">%2</span>")
-                      .arg(theme::healthColor(health, pal).name(), verdict.reason.toHtmlEscaped());
+        badges.append({Badge::Style::Text, verdict.reason, theme::healthColor(health, pal)});
     if (m_session) {
         if (const ServiceSpec *spec = m_session->workspace().service(status->key);
             spec && !spec->description.isEmpty())
-            badges += QStringLiteral("&nbsp;&nbsp;&nbsp;<span style=\"color:%1\">%2</span>")
-                          .arg(neutral.name(), spec->description.toHtmlEscaped());
+            badges.append({Badge::Style::Text, spec->description, neutral});
     }
-    m_badgesLabel->setText(badges);
+    m_badges->setBadges(badges);
 
     QStringList parts;
     const QList<VersionSummary> versions = summarizeVersions(*status);
@@ -588,16 +578,14 @@ void MainWindow::updateHealthTally()
     int counts[4] = {};
     for (int row = 0; row < m_serviceModel->rowCount(); ++row)
         ++counts[m_serviceModel->index(row, 0).data(ServiceListModel::HealthRole).toInt()];
-    QStringList parts;
-    const QPalette pal = palette();
+    QList<Badge> tally;
     for (Health health : {Health::Critical, Health::Degraded, Health::Unknown, Health::Healthy}) {
         if (counts[int(health)] > 0)
-            parts << QStringLiteral("<span style=\"color:%1\">●</span> %2 %3")
-                         .arg(theme::healthColor(health, pal).name())
-                         .arg(counts[int(health)])
-                         .arg(toString(health));
+            tally.append({Badge::Style::Dot,
+                          QStringLiteral("%1 %2").arg(counts[int(health)]).arg(toString(health)),
+                          theme::healthColor(health, palette())});
     }
-    m_healthTally->setText(parts.join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+    m_healthTally->setBadges(tally);
 }
 
 void MainWindow::changeEvent(QEvent *event)

@@ -18,11 +18,13 @@ class QHBoxLayout;
 namespace sb {
 
 class AdapterRegistry;
+class BadgeLine;
 class Clock;
 class InstanceGridView;
 class InstanceModel;
 class ServiceFilterProxy;
 class ServiceListModel;
+class TextLine;
 class VersionModel;
 class WorkspaceSession;
 
@@ -102,19 +104,19 @@ private:
     QLineEdit *m_filterEdit = nullptr;
     QComboBox *m_environmentCombo = nullptr;
     QComboBox *m_healthCombo = nullptr;
-    QLabel *m_healthTally = nullptr;
+    BadgeLine *m_healthTally = nullptr;
     QTableView *m_serviceView = nullptr;
     QStackedWidget *m_detailStack = nullptr;
     QLabel *m_titleLabel = nullptr;
-    QLabel *m_badgesLabel = nullptr;
-    QLabel *m_summaryLabel = nullptr;
+    BadgeLine *m_badges = nullptr;
+    TextLine *m_summaryLabel = nullptr;
     QLabel *m_reloadBanner = nullptr;
     QTableView *m_versionView = nullptr;
     InstanceGridView *m_instanceGrid = nullptr;
     QLabel *m_errorTitle = nullptr;
     QLabel *m_errorText = nullptr;
     QLabel *m_workspaceLabel = nullptr;
-    QLabel *m_clockLabel = nullptr;
+    TextLine *m_clockLabel = nullptr;
     QWidget *m_adapterStatus = nullptr;
     QHBoxLayout *m_adapterLayout = nullptr;
 };
