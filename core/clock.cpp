@@ -83,7 +83,6 @@ void VirtualClock::advanceTo(TimePoint target)
             pending.callback();
     }
     m_now = std::max(m_now, target);
-    Q_EMIT advanced(m_now);
 }
 
 } // namespace sb

@@ -61,13 +61,9 @@ public:
 
     void advance(Duration by);
     void advanceTo(TimePoint target);
-    int pendingCount() const { return int(m_queue.size()); }
 
     // A fixed, recognisable epoch for deterministic runs: 2026-01-05 09:00:00 UTC, a Monday.
     static TimePoint defaultStart();
-
-Q_SIGNALS:
-    void advanced(sb::TimePoint now);
 
 private:
     struct Pending {

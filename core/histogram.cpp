@@ -31,14 +31,4 @@ double LatencyHistogram::quantileMs(double q) const
     return boundsMs.last();
 }
 
-qint64 LatencyHistogram::slowerThan(double thresholdMs) const
-{
-    const qint64 count = total();
-    for (qsizetype i = boundsMs.size() - 1; i >= 0; --i) {
-        if (boundsMs[i] <= thresholdMs)
-            return count - cumulativeCounts[i];
-    }
-    return count;
-}
-
 } // namespace sb

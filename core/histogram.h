@@ -19,8 +19,6 @@ struct LatencyHistogram {
     // Linear interpolation inside the bucket holding the q-th request, as histogram_quantile()
     // does; a quantile in the +Inf bucket answers the highest finite bound. NaN without data.
     double quantileMs(double q) const;
-    // Requests slower than `thresholdMs`, exact when the threshold is a bucket bound.
-    qint64 slowerThan(double thresholdMs) const;
 };
 
 } // namespace sb

@@ -22,7 +22,6 @@ struct Error {
     Kind kind = Kind::Failed;
     QString message;
 
-    static Error unsupported(const QString &what) { return {Kind::Unsupported, what}; }
     friend bool operator==(const Error &, const Error &) = default;
 };
 
