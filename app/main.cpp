@@ -184,6 +184,8 @@ int main(int argc, char **argv)
         window.setRemembersState(false);
         if (const auto problem = window.openWorkspace(workspacePath)) {
             printError(problem->toString());
+            if (const QString excerpt = sb::sourceExcerpt(*problem); !excerpt.isEmpty())
+                std::fprintf(stderr, "%s\n", qPrintable(excerpt));
             return 1;
         }
         std::optional<sb::ServiceKey> service;

@@ -21,6 +21,13 @@ struct Diagnostic {
 
 QDebug operator<<(QDebug debug, const Diagnostic &diagnostic);
 
+// The line the diagnostic points at, with a caret under its column, the way compilers show it:
+//    7 |     environment: prodution
+//      |                  ^
+// Empty when the diagnostic has no position or the file cannot be read any more. Reads the file,
+// so call it only for a file the user just loaded (it is small and in the page cache).
+QString sourceExcerpt(const Diagnostic &diagnostic);
+
 // Thrown inside parsers and caught at their public entry point, which turns it into a result.
 class DiagnosticError : public std::exception
 {

@@ -103,6 +103,9 @@ void TestCli::screenshotOfABadWorkspaceFails()
     QCOMPARE(run.exitCode, 1);
     QVERIFY2(run.err.contains(workspace + QStringLiteral(":3:")), qPrintable(run.err));
     QVERIFY2(run.err.contains(QLatin1String("did you mean 'simulator'?")), qPrintable(run.err));
+    // The offending line follows, with a caret under the column, as a compiler shows it.
+    QVERIFY2(run.err.contains(QLatin1String("3 |   - {name: sim, type: simulater}\n  |")),
+             qPrintable(run.err));
     QVERIFY(!QFile::exists(png));
 }
 

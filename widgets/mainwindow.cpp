@@ -321,6 +321,13 @@ QWidget *MainWindow::buildErrorPage()
     m_errorText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_errorText->setAccessibleName(tr("Workspace error"));
     layout->addWidget(m_errorText);
+    m_errorExcerpt = new QLabel(page);
+    m_errorExcerpt->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_errorExcerpt->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_errorExcerpt->setAutoFillBackground(true);
+    m_errorExcerpt->setBackgroundRole(QPalette::Base);
+    m_errorExcerpt->setMargin(8);
+    layout->addWidget(m_errorExcerpt);
 
     auto *hint = new QLabel(tr("Nothing from this file was applied. Fix the line named above and "
                                "reload with Ctrl+R, or open another workspace with Ctrl+O. "
@@ -350,6 +357,9 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
         } else {
             m_workspacePath = path;
             m_errorText->setText(problem.toString());
+            const QString excerpt = sourceExcerpt(problem);
+            m_errorExcerpt->setText(excerpt);
+            m_errorExcerpt->setVisible(!excerpt.isEmpty());
             m_detailStack->setCurrentIndex(1);
             m_workspaceLabel->setText(tr("No workspace loaded"));
         }

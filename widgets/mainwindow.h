@@ -115,6 +115,7 @@ private:
     InstanceGridView *m_instanceGrid = nullptr;
     QLabel *m_errorTitle = nullptr;
     QLabel *m_errorText = nullptr;
+    QLabel *m_errorExcerpt = nullptr;
     QLabel *m_workspaceLabel = nullptr;
     TextLine *m_clockLabel = nullptr;
     QWidget *m_adapterStatus = nullptr;
