@@ -1,7 +1,5 @@
 #include "diagnostic.h"
 
-#include <QFile>
-
 namespace sb {
 
 QString Diagnostic::toString() const
@@ -12,34 +10,48 @@ QString Diagnostic::toString() const
     return QStringLiteral("%1:%2:%3: %4").arg(file).arg(line).arg(column).arg(message);
 }
 
+QByteArray sourceLineOf(const QByteArray &text, int line)
+{
+    if (line <= 0)
+        return {};
+    qsizetype start = 0;
+    for (int number = 1; number < line; ++number) {
+        start = text.indexOf('\n', start);
+        if (start < 0)
+            return {};
+        ++start;
+    }
+    qsizetype end = text.indexOf('\n', start);
+    if (end < 0)
+        end = text.size();
+    if (end > start && text[end - 1] == '\r')
+        --end;
+    return text.mid(start, end - start);
+}
+
 QString sourceExcerpt(const Diagnostic &diagnostic)
 {
-    // Workspaces are small; a file far larger is not one, and its line is not worth a long read.
-    constexpr qint64 maxBytes = 8 * 1024 * 1024;
     constexpr qsizetype maxShown = 160;
-    if (diagnostic.line <= 0)
+    if (diagnostic.line <= 0 || diagnostic.sourceLine.isEmpty())
         return {};
-    QFile file(diagnostic.file);
-    if (!file.open(QIODevice::ReadOnly) || file.size() > maxBytes)
-        return {};
-    int number = 0;
-    while (!file.atEnd()) {
-        const QByteArray raw = file.readLine(maxBytes);
-        if (++number < diagnostic.line)
-            continue;
-        QString text = QString::fromUtf8(raw).chopped(raw.endsWith('\n') ? 1 : 0);
-        text.replace(QLatin1Char('\t'), QLatin1Char(' '));
-        if (text.endsWith(QLatin1Char('\r')))
-            text.chop(1);
-        if (text.size() > maxShown)
-            text = text.left(maxShown) + QStringLiteral("…");
-        const QString gutter = QString::number(number);
-        const int caret = std::clamp(diagnostic.column - 1, 0, int(text.size()));
-        return QStringLiteral("%1 | %2\n%3 | %4^")
-            .arg(gutter, text, QString(gutter.size(), QLatin1Char(' ')),
-                 QString(caret, QLatin1Char(' ')));
+    // yaml-cpp counts columns in bytes; the caret goes under the character that byte starts.
+    const QByteArray &bytes = diagnostic.sourceLine;
+    const qsizetype caretByte = std::clamp<qsizetype>(diagnostic.column - 1, 0, bytes.size());
+    qsizetype caret = QString::fromUtf8(bytes.left(caretByte)).size();
+    QString text = QString::fromUtf8(bytes);
+    // Control characters would cut the excerpt short or reach the user's terminal.
+    for (QChar &c : text) {
+        if (c.category() == QChar::Other_Control)
+            c = QLatin1Char(' ');
     }
-    return {};
+    if (text.size() > maxShown) {
+        text = text.left(maxShown) + QStringLiteral("…");
+        caret = std::min(caret, maxShown);
+    }
+    const QString gutter = QString::number(diagnostic.line);
+    return QStringLiteral("%1 | %2\n%3 | %4^")
+        .arg(gutter, text, QString(gutter.size(), QLatin1Char(' ')),
+             QString(caret, QLatin1Char(' ')));
 }
 
 QDebug operator<<(QDebug debug, const Diagnostic &diagnostic)

@@ -55,7 +55,7 @@ std::optional<Strategy> strategyFromString(const QString &text)
     return std::nullopt;
 }
 
-const VersionMetrics *MetricsSnapshot::find(const QString &version) const
+const VersionMetrics *MetricsSnapshot::find(const QString &version) const &
 {
     for (const VersionMetrics &m : versions) {
         if (m.version == version)

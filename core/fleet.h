@@ -83,7 +83,9 @@ struct MetricsSnapshot {
     Duration interval{0};
     QList<VersionMetrics> versions;
 
-    const VersionMetrics *find(const QString &version) const;
+    const VersionMetrics *find(const QString &version) const &;
+    // A pointer into a temporary snapshot would dangle.
+    const VersionMetrics *find(const QString &version) const && = delete;
     friend bool operator==(const MetricsSnapshot &, const MetricsSnapshot &) = default;
 };
 

@@ -44,7 +44,8 @@ struct ServiceSpec {
 };
 
 struct Workspace {
-    QString file; // absolute path it was loaded from
+    QString file;      // absolute path it was loaded from
+    QByteArray source; // the text it was parsed from, to quote lines in later messages
     QString name;
     QStringList environments;
     QList<AdapterSpec> adapters;

@@ -8,6 +8,8 @@
 #include <QHash>
 #include <QRegularExpression>
 
+#include <yaml-cpp/depthguard.h>
+
 #include <string>
 #include <vector>
 
@@ -45,11 +47,6 @@ QStringList capabilityNames()
     return names;
 }
 
-NodeType::value typeOf(const YAML::Node &node)
-{
-    return node.IsDefined() ? node.Type() : NodeType::Undefined;
-}
-
 int lineOf(const YAML::Node &node)
 {
     const YAML::Mark mark = node.Mark();
@@ -60,11 +57,11 @@ int lineOf(const YAML::Node &node)
 // say which entry it is about.
 QString peekName(const YAML::Node &entry)
 {
-    if (typeOf(entry) != NodeType::Map)
+    if (nodeType(entry) != NodeType::Map)
         return {};
     for (auto it = entry.begin(); it != entry.end(); ++it) {
-        if (typeOf(it->first) == NodeType::Scalar && it->first.Scalar() == "name"
-            && typeOf(it->second) == NodeType::Scalar) {
+        if (nodeType(it->first) == NodeType::Scalar && it->first.Scalar() == "name"
+            && nodeType(it->second) == NodeType::Scalar) {
             return QString::fromStdString(it->second.Scalar());
         }
     }
@@ -116,15 +113,15 @@ private:
     YAML::Node requiredList(const YamlMap &map, const char *key, const QString &example) const
     {
         const YAML::Node list = map.node(key);
-        if (typeOf(list) == NodeType::Undefined) {
+        if (nodeType(list) == NodeType::Undefined) {
             failAt(m_file, map.self(),
                    QStringLiteral("%1 is missing required key '%2', for example %3")
                        .arg(map.what(), QLatin1StringView(key), example));
         }
         requireSequence(m_file, list, QLatin1StringView(key));
-        if (typeOf(list) == NodeType::Null || list.size() == 0) {
+        if (nodeType(list) == NodeType::Null || list.size() == 0) {
             // An empty value sits at the next token for yaml-cpp; the key is where the user looks.
-            const YAML::Node at = typeOf(list) == NodeType::Null ? map.keyNode(key) : list;
+            const YAML::Node at = nodeType(list) == NodeType::Null ? map.keyNode(key) : list;
             failAt(m_file, at,
                    QStringLiteral("'%1' is empty; list at least one, for example %2")
                        .arg(QLatin1StringView(key), example));
@@ -140,7 +137,7 @@ private:
         int index = 0;
         for (const YAML::Node &item : list) {
             ++index;
-            const NodeType::value type = typeOf(item);
+            const NodeType::value type = nodeType(item);
             if (type == NodeType::Null
                 || (type == NodeType::Scalar
                     && QString::fromStdString(item.Scalar()).trimmed().isEmpty())) {
@@ -205,7 +202,7 @@ private:
             }
 
             const YAML::Node settings = map.node("settings");
-            switch (typeOf(settings)) {
+            switch (nodeType(settings)) {
             case NodeType::Undefined:
             case NodeType::Null:
                 // Adapters read their settings with YamlMap, which wants a mapping; an empty one
@@ -305,8 +302,8 @@ private:
     {
         const QString service
             = QStringLiteral("service '%1' (%2)").arg(spec.key.name, spec.key.environment);
-        const bool shorthand = typeOf(map.node("adapter")) != NodeType::Undefined;
-        const bool explicitly = typeOf(map.node("adapters")) != NodeType::Undefined;
+        const bool shorthand = nodeType(map.node("adapter")) != NodeType::Undefined;
+        const bool explicitly = nodeType(map.node("adapters")) != NodeType::Undefined;
         if (shorthand && explicitly) {
             failAt(m_file, map.keyNode("adapters"),
                    QStringLiteral("%1 has both 'adapter' and 'adapters'; use 'adapter: <name>' to "
@@ -342,7 +339,7 @@ private:
                                    capabilityNames());
             for (Capability capability : allCapabilities) {
                 const QByteArray key = toString(capability).toLatin1();
-                if (typeOf(bindings.node(key.constData())) == NodeType::Undefined)
+                if (nodeType(bindings.node(key.constData())) == NodeType::Undefined)
                     continue;
                 const QString name = bindings.requiredString(key.constData());
                 const YAML::Node at = bindings.node(key.constData());
@@ -377,16 +374,7 @@ private:
     Workspace m_workspace;
 };
 
-Diagnostic diagnosticAtMark(const QString &file, const YAML::Mark &mark, const QString &message)
-{
-    if (mark.is_null() || mark.line < 0 || mark.column < 0)
-        return Diagnostic{file, 0, 0, message};
-    return Diagnostic{file, mark.line + 1, mark.column + 1, message};
-}
-
-} // namespace
-
-Result<Workspace, Diagnostic> parseWorkspace(const QByteArray &yaml, const QString &file,
+Result<Workspace, Diagnostic> parseUnlocated(const QByteArray &yaml, const QString &file,
                                              const AdapterRegistry &registry)
 {
     try {
@@ -406,6 +394,11 @@ Result<Workspace, Diagnostic> parseWorkspace(const QByteArray &yaml, const QStri
         return Loader(file, registry).load(documents.front());
     } catch (const DiagnosticError &error) {
         return error.diagnostic();
+    } catch (const YAML::DeepRecursion &error) {
+        return diagnosticAtMark(file, error.mark,
+                                QStringLiteral("the YAML is nested too deeply to be a workspace "
+                                               "(lists or mappings inside each other hundreds of "
+                                               "levels down); is this the right file?"));
     } catch (const YAML::ParserException &error) {
         return diagnosticAtMark(file, error.mark,
                                 QStringLiteral("this is not valid YAML: %1; check the indentation "
@@ -424,6 +417,22 @@ Result<Workspace, Diagnostic> parseWorkspace(const QByteArray &yaml, const QStri
     }
 }
 
+} // namespace
+
+Result<Workspace, Diagnostic> parseWorkspace(const QByteArray &yaml, const QString &file,
+                                             const AdapterRegistry &registry)
+{
+    Result<Workspace, Diagnostic> parsed = parseUnlocated(yaml, file, registry);
+    if (!parsed) {
+        Diagnostic diagnostic = parsed.error();
+        diagnostic.sourceLine = sourceLineOf(yaml, diagnostic.line);
+        return diagnostic;
+    }
+    Workspace workspace = std::move(parsed).value();
+    workspace.source = yaml;
+    return workspace;
+}
+
 Result<Workspace, Diagnostic> loadWorkspace(const QString &path, const AdapterRegistry &registry)
 {
     if (path.isEmpty())
@@ -433,6 +442,12 @@ Result<Workspace, Diagnostic> loadWorkspace(const QString &path, const AdapterRe
     if (info.isDir()) {
         return Diagnostic{file, 0, 0,
                           QStringLiteral("cannot read the workspace file: it is a directory")};
+    }
+    // A pipe or a device could block the console forever on open or read.
+    if (info.exists() && !info.isFile()) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("cannot read the workspace file: it is not a regular "
+                                         "file (a pipe, socket or device); save it as a file")};
     }
     QFile input(file);
     if (!input.open(QIODevice::ReadOnly)) {

@@ -36,7 +36,9 @@ WorkspaceSession::open(const QString &path, const AdapterRegistry &registry, Clo
                                       .arg(spec.name, spec.type)};
             session->m_adapters.push_back(std::move(adapter));
         } catch (const DiagnosticError &error) {
-            return error.diagnostic();
+            Diagnostic diagnostic = error.diagnostic();
+            diagnostic.sourceLine = sourceLineOf(session->m_workspace.source, diagnostic.line);
+            return diagnostic;
         }
     }
 

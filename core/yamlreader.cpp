@@ -12,13 +12,6 @@ namespace {
 
 using NodeType = YAML::NodeType;
 
-// A node read through a missing key is a yaml-cpp "zombie" whose Type() throws; treat it as
-// undefined so no check here can throw anything but DiagnosticError.
-NodeType::value typeOf(const YAML::Node &node)
-{
-    return node.IsDefined() ? node.Type() : NodeType::Undefined;
-}
-
 QString scalarText(const YAML::Node &node)
 {
     return QString::fromStdString(node.Scalar());
@@ -27,7 +20,7 @@ QString scalarText(const YAML::Node &node)
 // What the user wrote, in the words of a message: "got 'abc'", "got a list".
 QString describe(const YAML::Node &node)
 {
-    switch (typeOf(node)) {
+    switch (nodeType(node)) {
     case NodeType::Undefined: return QStringLiteral("nothing");
     case NodeType::Null: return QStringLiteral("an empty value");
     case NodeType::Scalar: return quotedValue(scalarText(node));
@@ -90,11 +83,11 @@ struct Entry {
 // and on a const one it returns a zombie node.
 std::optional<Entry> findEntry(const YAML::Node &map, const char *key)
 {
-    if (typeOf(map) != NodeType::Map)
+    if (nodeType(map) != NodeType::Map)
         return std::nullopt;
     const std::string wanted(key);
     for (auto it = map.begin(); it != map.end(); ++it) {
-        if (typeOf(it->first) == NodeType::Scalar && it->first.Scalar() == wanted)
+        if (nodeType(it->first) == NodeType::Scalar && it->first.Scalar() == wanted)
             return Entry{it->first, it->second};
     }
     return std::nullopt;
@@ -116,17 +109,22 @@ QString quotedValue(const QString &text)
     return QLatin1Char('\'') + shown + QLatin1Char('\'');
 }
 
+YAML::NodeType::value nodeType(const YAML::Node &node)
+{
+    return node.IsDefined() ? node.Type() : NodeType::Undefined;
+}
+
+Diagnostic diagnosticAtMark(const QString &file, const YAML::Mark &mark, const QString &message)
+{
+    if (mark.is_null() || mark.line < 0 || mark.column < 0)
+        return Diagnostic{file, 0, 0, message};
+    return Diagnostic{file, mark.line + 1, mark.column + 1, message};
+}
+
 Diagnostic diagnosticAt(const QString &file, const YAML::Node &node, const QString &message)
 {
-    Diagnostic diagnostic{file, 0, 0, message};
-    if (node.IsDefined()) {
-        const YAML::Mark mark = node.Mark();
-        if (!mark.is_null() && mark.line >= 0 && mark.column >= 0) {
-            diagnostic.line = mark.line + 1;
-            diagnostic.column = mark.column + 1;
-        }
-    }
-    return diagnostic;
+    return node.IsDefined() ? diagnosticAtMark(file, node.Mark(), message)
+                            : Diagnostic{file, 0, 0, message};
 }
 
 void failAt(const QString &file, const YAML::Node &node, const QString &message)
@@ -136,7 +134,7 @@ void failAt(const QString &file, const YAML::Node &node, const QString &message)
 
 void requireSequence(const QString &file, const YAML::Node &node, const QString &what)
 {
-    switch (typeOf(node)) {
+    switch (nodeType(node)) {
     case NodeType::Undefined:
     case NodeType::Null:
     case NodeType::Sequence: return;
@@ -258,7 +256,7 @@ YamlMap::YamlMap(const YAML::Node &node, QString file, QString what, QStringList
     , m_file(std::move(file))
     , m_what(std::move(what))
 {
-    if (typeOf(node) != NodeType::Map) {
+    if (nodeType(node) != NodeType::Map) {
         failAt(m_file, node,
                QStringLiteral("%1 must be a mapping of keys to values ('key: value' lines), got %2")
                    .arg(m_what, describe(node)));
@@ -266,7 +264,7 @@ YamlMap::YamlMap(const YAML::Node &node, QString file, QString what, QStringList
     QSet<QString> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
         const YAML::Node key = it->first;
-        if (typeOf(key) != NodeType::Scalar) {
+        if (nodeType(key) != NodeType::Scalar) {
             failAt(m_file, key,
                    QStringLiteral("keys in %1 must be plain names, got %2")
                        .arg(m_what, describe(key)));
@@ -295,7 +293,7 @@ YamlMap::YamlMap(const YAML::Node &node, QString file, QString what, QStringList
 
 bool YamlMap::has(const char *key) const
 {
-    const NodeType::value type = typeOf(node(key));
+    const NodeType::value type = nodeType(node(key));
     return type != NodeType::Undefined && type != NodeType::Null;
 }
 
@@ -322,7 +320,7 @@ QString YamlMap::requiredString(const char *key) const
             QStringLiteral("%1 is missing required key '%2'").arg(m_what, QLatin1StringView(key)));
     }
     const QLatin1StringView name(key);
-    switch (typeOf(entry->value)) {
+    switch (nodeType(entry->value)) {
     case NodeType::Undefined:
     case NodeType::Null:
         failAt(m_file, entry->key,
@@ -345,7 +343,7 @@ QString YamlMap::requiredString(const char *key) const
 QString YamlMap::string(const char *key, const QString &fallback) const
 {
     const YAML::Node value = node(key);
-    switch (typeOf(value)) {
+    switch (nodeType(value)) {
     case NodeType::Undefined:
     case NodeType::Null: return fallback;
     case NodeType::Scalar: return scalarText(value);
@@ -374,7 +372,7 @@ QString YamlMap::choice(const char *key, const QStringList &choices, const QStri
 double YamlMap::number(const char *key, double fallback, double min, double max) const
 {
     const YAML::Node value = node(key);
-    const NodeType::value type = typeOf(value);
+    const NodeType::value type = nodeType(value);
     if (type == NodeType::Undefined || type == NodeType::Null)
         return fallback;
     const QLatin1StringView name(key);
@@ -400,7 +398,7 @@ double YamlMap::number(const char *key, double fallback, double min, double max)
 int YamlMap::integer(const char *key, int fallback, int min, int max) const
 {
     const YAML::Node value = node(key);
-    const NodeType::value type = typeOf(value);
+    const NodeType::value type = nodeType(value);
     if (type == NodeType::Undefined || type == NodeType::Null)
         return fallback;
     const std::optional<double> parsed
@@ -418,7 +416,7 @@ int YamlMap::integer(const char *key, int fallback, int min, int max) const
 bool YamlMap::boolean(const char *key, bool fallback) const
 {
     const YAML::Node value = node(key);
-    const NodeType::value type = typeOf(value);
+    const NodeType::value type = nodeType(value);
     if (type == NodeType::Undefined || type == NodeType::Null)
         return fallback;
     bool result = fallback;
@@ -433,7 +431,7 @@ bool YamlMap::boolean(const char *key, bool fallback) const
 Duration YamlMap::duration(const char *key, Duration fallback, Duration min) const
 {
     const YAML::Node value = node(key);
-    const NodeType::value type = typeOf(value);
+    const NodeType::value type = nodeType(value);
     if (type == NodeType::Undefined || type == NodeType::Null)
         return fallback;
     const QLatin1StringView name(key);
@@ -461,7 +459,7 @@ Duration YamlMap::duration(const char *key, Duration fallback, Duration min) con
 double YamlMap::ratio(const char *key, double fallback) const
 {
     const YAML::Node value = node(key);
-    const NodeType::value type = typeOf(value);
+    const NodeType::value type = nodeType(value);
     if (type == NodeType::Undefined || type == NodeType::Null)
         return fallback;
     const QLatin1StringView name(key);
@@ -496,10 +494,10 @@ QStringList YamlMap::stringList(const char *key) const
     const QLatin1StringView name(key);
     requireSequence(m_file, value, name);
     QStringList items;
-    if (typeOf(value) != NodeType::Sequence)
+    if (nodeType(value) != NodeType::Sequence)
         return items;
     for (const YAML::Node &item : value) {
-        if (typeOf(item) != NodeType::Scalar) {
+        if (nodeType(item) != NodeType::Scalar) {
             failAt(m_file, item,
                    QStringLiteral("each item of %1 must be a single value, got %2")
                        .arg(name, describe(item)));

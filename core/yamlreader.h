@@ -56,6 +56,11 @@ private:
 
 // The position of a node as a Diagnostic (yaml-cpp's marks are 0-based).
 Diagnostic diagnosticAt(const QString &file, const YAML::Node &node, const QString &message);
+Diagnostic diagnosticAtMark(const QString &file, const YAML::Mark &mark, const QString &message);
+
+// A node's type, with a node read through a missing key (a yaml-cpp "zombie", whose Type()
+// throws) answering Undefined, so checks never throw anything but DiagnosticError.
+YAML::NodeType::value nodeType(const YAML::Node &node);
 [[noreturn]] void failAt(const QString &file, const YAML::Node &node, const QString &message);
 
 // Requires a sequence (an absent key reads as empty); anything else fails naming `what`.

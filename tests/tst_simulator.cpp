@@ -288,7 +288,8 @@ void TestSimulator::unreachableVersionFailsItsRequests()
             shop, {{QStringLiteral("1.0.0"), 50}, {QStringLiteral("1.1.0"), 50}}, done);
     });
     w.run(20s);
-    const VersionMetrics *canary = metricsOf(w).find(QStringLiteral("1.1.0"));
+    const MetricsSnapshot metrics = metricsOf(w);
+    const VersionMetrics *canary = metrics.find(QStringLiteral("1.1.0"));
     QVERIFY(canary);
     QVERIFY(canary->requests > 0);
     QCOMPARE(canary->errorRatio, 1.0);

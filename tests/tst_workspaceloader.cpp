@@ -3,7 +3,10 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QTemporaryDir>
 #include <QTest>
+
+#include <sys/stat.h>
 
 using namespace sb;
 
@@ -43,6 +46,41 @@ class TestWorkspaceLoader : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void aPipeIsRefusedWithoutWaiting()
+    {
+        // Opening a FIFO with no writer would block the console forever.
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("signalbox.yaml"));
+        QCOMPARE(::mkfifo(QFile::encodeName(path).constData(), 0600), 0);
+        const auto result = loadWorkspace(path, testRegistry());
+        QVERIFY(!result.ok());
+        QVERIFY2(result.error().message.contains(QLatin1String("not a regular file")),
+                 qPrintable(result.error().toString()));
+    }
+
+    void errorsQuoteTheLineWithACaret()
+    {
+        // yaml-cpp counts columns in bytes; the caret must still sit under the 't' of 'typ'.
+        const auto result = parseWorkspace("environments: [a]\n"
+                                           "adapters:\n"
+                                           "  - {name: \xc3\xbc, typ: simulator}\r\n",
+                                           QStringLiteral("w.yaml"), testRegistry());
+        QVERIFY(!result.ok());
+        QCOMPARE(result.error().line, 3);
+        QCOMPARE(sourceExcerpt(result.error()),
+                 QString::fromUtf8("3 |   - {name: \xc3\xbc, typ: simulator}\n"
+                                   "  |               ^"));
+    }
+
+    void deepNestingIsNamed()
+    {
+        const QByteArray deep = "environments: " + QByteArray(2000, '[') + QByteArray(2000, ']');
+        const auto result = parseWorkspace(deep, QStringLiteral("w.yaml"), testRegistry());
+        QVERIFY(!result.ok());
+        QVERIFY2(result.error().message.contains(QLatin1String("nested too deeply")),
+                 qPrintable(result.error().toString()));
+    }
+
     void goodFile()
     {
         const QString path = workspaces + "good.yaml";
@@ -277,7 +315,7 @@ private Q_SLOTS:
 
         const QByteArray head = "environments: [staging]\n";
         QTest::newRow("invalid utf-8") << QByteArray("environments: [\xff\xfe\xc3]\n\x80: x\n");
-        QTest::newRow("nul bytes") << QByteArray("environments:\0[a]\n\0\0", 22);
+        QTest::newRow("nul bytes") << QByteArray("environments:\0[a]\n\0\0", 20);
         QTest::newRow("utf-16 bom") << QByteArray("\xff\xfe"
                                                   "e\0n\0v\0:\0 \0[\0]\0",
                                                   16);
