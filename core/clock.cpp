@@ -3,6 +3,8 @@
 #include <QDateTime>
 #include <QTimer>
 
+#include <limits>
+
 namespace sb {
 
 Clock::~Clock() = default;
@@ -12,22 +14,40 @@ TimePoint RealClock::now() const
     return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
 }
 
+namespace {
+
+// QTimer takes an int of milliseconds, about 24.8 days; a later deadline is reached in steps.
+void armUntil(QTimer *timer, std::chrono::steady_clock::time_point due)
+{
+    constexpr qint64 longestStepMs = std::numeric_limits<int>::max();
+    const auto remaining
+        = std::chrono::ceil<std::chrono::milliseconds>(due - std::chrono::steady_clock::now());
+    timer->start(int(std::clamp<qint64>(remaining.count(), 0, longestStepMs)));
+}
+
+} // namespace
+
 Clock::TimerId RealClock::schedule(Duration delay, QObject *context, std::function<void()> callback)
 {
     const TimerId id = m_nextId++;
+    const auto due = std::chrono::steady_clock::now() + std::max(delay, Duration(0));
     auto *timer = new QTimer(this);
     timer->setSingleShot(true);
     timer->setTimerType(Qt::PreciseTimer);
     QPointer<QObject> guard(context);
     const bool hadContext = context != nullptr;
-    connect(timer, &QTimer::timeout, this, [this, id, timer, guard, hadContext, callback] {
+    connect(timer, &QTimer::timeout, this, [this, id, timer, due, guard, hadContext, callback] {
+        if (std::chrono::steady_clock::now() < due) {
+            armUntil(timer, due);
+            return;
+        }
         m_timers.remove(id);
         timer->deleteLater();
         if (!hadContext || guard)
             callback();
     });
     m_timers.insert(id, timer);
-    timer->start(std::max<qint64>(0, delay.count()));
+    armUntil(timer, due);
     return id;
 }
 

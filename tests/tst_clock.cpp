@@ -18,6 +18,7 @@ private Q_SLOTS:
     void workScheduledWhileAdvancingRunsInOrder();
     void cancelledAndOrphanedCallbacksDoNotRun();
     void realClockFiresAndCancels();
+    void realClockWaitsPastTheLongestQTimer();
 };
 
 void TestClock::virtualClockRunsCallbacksInTimeOrder()
@@ -89,6 +90,16 @@ void TestClock::realClockFiresAndCancels()
     QVERIFY(clock.now() - before >= 20ms);
     QVERIFY(!cancelledFired);
     QVERIFY(!orphanFired);
+}
+
+void TestClock::realClockWaitsPastTheLongestQTimer()
+{
+    // 2^32 ms and a little: squeezed into QTimer's int it would wrap to 10 ms.
+    RealClock clock;
+    bool fired = false;
+    clock.schedule(Duration((qint64(1) << 32) + 10), nullptr, [&] { fired = true; });
+    QTest::qWait(100);
+    QVERIFY(!fired);
 }
 
 QTEST_GUILESS_MAIN(TestClock)

@@ -85,6 +85,7 @@ private Q_SLOTS:
     void badRoutingIsRefused();
     void metricsFollowTheConfiguredDistributions();
     void unreachableVersionFailsItsRequests();
+    void requestRateIsRightFromTheFirstTick();
     void badSettingsAreLocated_data();
     void badSettingsAreLocated();
 };
@@ -295,6 +296,20 @@ void TestSimulator::unreachableVersionFailsItsRequests()
     QCOMPARE(canary->errorRatio, 1.0);
     QCOMPARE(toString(healthOf(w.session->snapshot().services.constFirst())),
              toString(Health::Critical));
+}
+
+void TestSimulator::requestRateIsRightFromTheFirstTick()
+{
+    // Two ticks into a ten-second window: the rate is over two seconds, not ten.
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml()));
+    w.session->start();
+    w.run(2s);
+    const MetricsSnapshot metrics = metricsOf(w);
+    const VersionMetrics *stable = metrics.find(QStringLiteral("1.0.0"));
+    QVERIFY(stable);
+    QVERIFY2(std::abs(stable->requestsPerSecond - 500) < 50,
+             qPrintable(QString::number(stable->requestsPerSecond)));
 }
 
 void TestSimulator::badSettingsAreLocated_data()

@@ -54,15 +54,18 @@ QString SimulatedService::newInstanceId()
 {
     static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
     std::uniform_int_distribution<int> pick(0, int(sizeof(alphabet)) - 2);
+    // Unique among the instances the service knows now, as a ReplicaSet's pod names are; an id
+    // of an instance long forgotten may come back, so a long run never exhausts them.
     for (;;) {
         QString suffix;
         for (int i = 0; i < 5; ++i)
             suffix.append(QLatin1Char(alphabet[pick(m_random)]));
-        QString id = m_settings.service.name + QLatin1Char('-') + suffix;
-        if (!m_usedIds.contains(id)) {
-            m_usedIds.insert(id, true);
+        const QString id = m_settings.service.name + QLatin1Char('-') + suffix;
+        const auto at = std::lower_bound(
+            m_instances.cbegin(), m_instances.cend(), id,
+            [](const SimInstance &i, const QString &key) { return i.instance.id < key; });
+        if (at == m_instances.cend() || at->instance.id != id)
             return id;
-        }
     }
 }
 
@@ -180,6 +183,7 @@ bool SimulatedService::reconcile(TimePoint now)
 SimulatedService::TickOutcome SimulatedService::tick(TimePoint now, Duration length)
 {
     TickOutcome outcome;
+    m_tickLength = length;
     const double failureChance = m_settings.failuresPerInstanceHour
                                  * std::chrono::duration<double>(length).count() / 3600.0;
     std::bernoulli_distribution fails(std::clamp(failureChance, 0.0, 1.0));
@@ -336,9 +340,11 @@ MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
         histogram.boundsMs = QList<double>(bounds.begin(), bounds.end());
         QList<qint64> counts(qsizetype(bounds.size()) + 1, 0);
         qint64 requests = 0, errors = 0;
+        int covered = 0; // ticks inside the window: fewer than it holds just after start
         for (auto sample = it->samples.crbegin(); sample != it->samples.crend(); ++sample) {
             if (sample->at <= now - window)
                 break;
+            ++covered;
             requests += sample->requests;
             errors += sample->errors;
             for (qsizetype i = 0; i < counts.size(); ++i)
@@ -353,7 +359,9 @@ MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
         VersionMetrics metrics;
         metrics.version = it.key();
         metrics.requests = requests;
-        metrics.requestsPerSecond = seconds > 0 ? double(requests) / seconds : 0;
+        const double coveredSeconds
+            = std::min(seconds, covered * std::chrono::duration<double>(m_tickLength).count());
+        metrics.requestsPerSecond = coveredSeconds > 0 ? double(requests) / coveredSeconds : 0;
         metrics.errorRatio = requests > 0 ? double(errors) / double(requests) : 0;
         if (requests > 0) {
             metrics.p50Ms = histogram.quantileMs(0.5);

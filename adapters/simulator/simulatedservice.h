@@ -81,7 +81,7 @@ private:
     std::mt19937_64 m_random;
     QMap<QString, VersionState> m_versions;
     QList<SimInstance> m_instances; // kept ordered by id
-    QHash<QString, bool> m_usedIds;
+    Duration m_tickLength{0};
     // Explicit weights once any are set; until then traffic follows ready instances like a
     // plain load-balancer pool.
     std::optional<QMap<QString, double>> m_weights;

@@ -36,7 +36,13 @@ SimulatorAdapter::SimulatorAdapter(const QString &name, SimulatorSettings settin
     }
 }
 
-SimulatorAdapter::~SimulatorAdapter() = default;
+SimulatorAdapter::~SimulatorAdapter()
+{
+    // Script steps and faults may be due hours from now; a reloaded workspace should not leave
+    // their timers behind on a real clock.
+    for (Clock::TimerId id : std::as_const(m_timers))
+        m_clock->cancel(id);
+}
 
 AdapterType SimulatorAdapter::adapterType()
 {
@@ -60,10 +66,10 @@ void SimulatorAdapter::start()
                                                        .arg(m_services.size())
                                                        .arg(m_settings.seed));
     for (const ScriptStep &step : m_settings.script)
-        m_clock->schedule(step.at, this, [this, step] { runStep(step); });
+        m_timers.insert(m_clock->schedule(step.at, this, [this, step] { runStep(step); }));
     for (const Fault &fault : m_settings.faults)
-        m_clock->schedule(fault.at, this, [this, fault] { injectFault(fault); });
-    m_clock->schedule(m_settings.tick, this, [this] { tick(); });
+        m_timers.insert(m_clock->schedule(fault.at, this, [this, fault] { injectFault(fault); }));
+    scheduleTick();
 }
 
 void SimulatorAdapter::tick()
@@ -77,7 +83,14 @@ void SimulatorAdapter::tick()
             Q_EMIT trafficChanged(service->key());
         Q_EMIT metricsChanged(service->key());
     }
-    m_clock->schedule(m_settings.tick, this, [this] { tick(); });
+    scheduleTick();
+}
+
+void SimulatorAdapter::scheduleTick()
+{
+    m_timers.remove(m_tickTimer);
+    m_tickTimer = m_clock->schedule(m_settings.tick, this, [this] { tick(); });
+    m_timers.insert(m_tickTimer);
 }
 
 void SimulatorAdapter::runStep(const ScriptStep &step)

@@ -2,16 +2,14 @@
 
 #include "adapter.h"
 #include "adapterregistry.h"
+#include "clock.h"
 #include "simulatedservice.h"
 #include "simulatorsettings.h"
 
 #include <QHash>
+#include <QSet>
 
 #include <memory>
-
-namespace sb {
-class Clock;
-}
 
 namespace sb::sim {
 
@@ -55,6 +53,7 @@ private:
     template <typename T>
     Result<T> unknownService(const ServiceKey &service) const;
     void tick();
+    void scheduleTick();
     void runStep(const ScriptStep &step);
     void injectFault(const Fault &fault);
 
@@ -64,6 +63,10 @@ private:
     std::vector<std::unique_ptr<SimulatedService>> m_services;
     QHash<ServiceKey, SimulatedService *> m_byKey;
     bool m_started = false;
+    // Clock callbacks to cancel when the adapter goes. Script and fault timers stay listed after
+    // they fire (cancelling a finished timer does nothing); the tick timer is replaced each tick.
+    QSet<Clock::TimerId> m_timers;
+    Clock::TimerId m_tickTimer = 0;
 };
 
 } // namespace sb::sim
