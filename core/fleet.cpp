@@ -55,6 +55,19 @@ std::optional<Strategy> strategyFromString(const QString &text)
     return std::nullopt;
 }
 
+std::optional<double> MetricsSnapshot::overallErrorRatio() const
+{
+    qint64 requests = 0;
+    double errors = 0;
+    for (const VersionMetrics &m : versions) {
+        requests += m.requests;
+        errors += m.errorRatio * double(m.requests);
+    }
+    if (requests == 0)
+        return std::nullopt;
+    return errors / double(requests);
+}
+
 const VersionMetrics *MetricsSnapshot::find(const QString &version) const &
 {
     for (const VersionMetrics &m : versions) {
@@ -77,10 +90,17 @@ int naturalCompare(QStringView a, QStringView b)
                 ++iEnd;
             while (jEnd < b.size() && b[jEnd].isDigit())
                 ++jEnd;
-            const qulonglong x = a.mid(i, iEnd - i).toULongLong();
-            const qulonglong y = b.mid(j, jEnd - j).toULongLong();
-            if (x != y)
-                return x < y ? -1 : 1;
+            // As numbers of any length: without leading zeros, the longer run is larger, and
+            // runs of equal length compare digit by digit.
+            QStringView x = a.mid(i, iEnd - i), y = b.mid(j, jEnd - j);
+            while (x.size() > 1 && x.front() == QLatin1Char('0'))
+                x = x.mid(1);
+            while (y.size() > 1 && y.front() == QLatin1Char('0'))
+                y = y.mid(1);
+            if (x.size() != y.size())
+                return x.size() < y.size() ? -1 : 1;
+            if (const int order = x.compare(y); order != 0)
+                return order < 0 ? -1 : 1;
             i = iEnd;
             j = jEnd;
         } else {
@@ -199,16 +219,7 @@ HealthVerdict assessHealth(const ServiceStatus &status)
                 versionsReady.append(instance.version);
         }
     }
-    double errorRatio = 0;
-    if (status.metrics) {
-        qint64 requests = 0;
-        double errors = 0;
-        for (const VersionMetrics &m : status.metrics->versions) {
-            requests += m.requests;
-            errors += m.errorRatio * double(m.requests);
-        }
-        errorRatio = requests > 0 ? errors / double(requests) : 0;
-    }
+    const double errorRatio = status.metrics ? status.metrics->overallErrorRatio().value_or(0) : 0;
     QString routedToNothing;
     if (status.traffic) {
         for (auto it = status.traffic->weightPercent.cbegin();

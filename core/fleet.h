@@ -83,6 +83,8 @@ struct MetricsSnapshot {
     Duration interval{0};
     QList<VersionMetrics> versions;
 
+    // The whole service's error ratio, each version weighted by its requests; none without any.
+    std::optional<double> overallErrorRatio() const;
     const VersionMetrics *find(const QString &version) const &;
     // A pointer into a temporary snapshot would dangle.
     const VersionMetrics *find(const QString &version) const && = delete;

@@ -75,6 +75,8 @@ void TestFleet::versionOrder_data()
         {"a pre-release comes after the previous release", "7.2.9", "7.3.0-rc.1"},
         {"pre-release numbers", "7.3.0-rc.2", "7.3.0-rc.10"},
         {"beta before rc", "1.0.0-beta.2", "1.0.0-rc.1"},
+        {"digit runs longer than 64 bits", "1.99999999999999999999", "1.100000000000000000000"},
+        {"leading zeros do not count", "1.02", "1.3"},
     };
     for (const auto &[name, lower, higher] : rows)
         QTest::newRow(name) << QString::fromLatin1(lower) << QString::fromLatin1(higher);

@@ -14,6 +14,8 @@
 #include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTableView>
@@ -99,6 +101,8 @@ private Q_SLOTS:
     void aBadWorkspaceShowsWhereAndWhy();
     void aBadReloadKeepsTheLastGoodWorkspace();
     void remembersTheLastSelection();
+    void aLargeFleetScrolls();
+    void theCurrentInstanceStaysPutWhileRowsChange();
 
 private:
     AdapterRegistry m_registry;
@@ -329,6 +333,62 @@ void TestMainWindow::remembersTheLastSelection()
     run(clock, 2s);
     QCOMPARE(window.selectedService(), std::optional(key("gateway", "staging")));
     QCOMPARE(window.size(), QSize(1100, 700));
+}
+
+void TestMainWindow::aLargeFleetScrolls()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("signalbox.yaml"));
+    QVERIFY(writeFile(path,
+                      "environments: [production]\n"
+                      "adapters:\n"
+                      "  - name: sim\n"
+                      "    type: simulator\n"
+                      "    settings:\n"
+                      "      services:\n"
+                      "        - service: web\n"
+                      "          environment: production\n"
+                      "          versions: [{version: 1.0.0, instances: 1000}, {version: 1.1.0, "
+                      "instances: 1000}, {version: 1.2.0, instances: 1000}]\n"
+                      "services: [{name: web, environment: production, adapter: sim}]\n"));
+    VirtualClock clock(VirtualClock::defaultStart());
+    MainWindow window(m_registry, &clock);
+    window.setRemembersState(false);
+    QVERIFY(!window.openWorkspace(path));
+    window.resize(1440, 900);
+    window.show();
+    run(clock, 2s);
+    auto *scroll
+        = qobject_cast<QScrollArea *>(window.instanceGrid()->parentWidget()->parentWidget());
+    QVERIFY(scroll);
+    QVERIFY2(scroll->verticalScrollBar()->maximum() > 0,
+             qPrintable(QString::number(window.instanceGrid()->height())));
+    QCOMPARE(window.instanceGrid()->height(),
+             window.instanceGrid()->heightForWidth(window.instanceGrid()->width()));
+}
+
+void TestMainWindow::theCurrentInstanceStaysPutWhileRowsChange()
+{
+    VirtualClock clock(VirtualClock::defaultStart());
+    MainWindow window(m_registry, &clock);
+    window.setRemembersState(false);
+    QVERIFY(!window.openWorkspace(demo));
+    window.show();
+    run(clock, 2s);
+    // The rolling update adds 5.1.0 instances; the last instance in order is pushed down by
+    // every row that arrives before it.
+    QVERIFY(window.selectService(key("search", "production")));
+    InstanceGridView *grid = window.instanceGrid();
+    grid->setFocus();
+    QTest::keyClick(grid, Qt::Key_End);
+    const int before = grid->currentRow();
+    const QString id
+        = window.instanceModel()->index(before, 0).data(InstanceModel::IdRole).toString();
+    run(clock, 45s); // two 5.1.0 instances start at 40 s, ahead of the last one in order
+    QVERIFY(grid->currentRow() > before); // rows did arrive ahead of it (the run is seeded)
+    QCOMPARE(
+        window.instanceModel()->index(grid->currentRow(), 0).data(InstanceModel::IdRole).toString(),
+        id);
 }
 
 QTEST_MAIN(TestMainWindow)

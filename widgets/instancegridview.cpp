@@ -47,11 +47,14 @@ void InstanceGridView::setModel(QAbstractItemModel *model)
         m_model->disconnect(this);
     m_model = model;
     if (model) {
-        connect(model, &QAbstractItemModel::modelReset, this, &InstanceGridView::relayout);
-        connect(model, &QAbstractItemModel::layoutChanged, this, &InstanceGridView::relayout);
-        connect(model, &QAbstractItemModel::rowsInserted, this, &InstanceGridView::relayout);
-        connect(model, &QAbstractItemModel::rowsRemoved, this, &InstanceGridView::relayout);
-        connect(model, &QAbstractItemModel::dataChanged, this, &InstanceGridView::relayout);
+        // A refresh can send many signals; lay out once for all of them.
+        connect(model, &QAbstractItemModel::modelReset, this, &InstanceGridView::scheduleRelayout);
+        connect(model, &QAbstractItemModel::layoutChanged, this,
+                &InstanceGridView::scheduleRelayout);
+        connect(model, &QAbstractItemModel::rowsInserted, this,
+                &InstanceGridView::scheduleRelayout);
+        connect(model, &QAbstractItemModel::rowsRemoved, this, &InstanceGridView::scheduleRelayout);
+        connect(model, &QAbstractItemModel::dataChanged, this, &InstanceGridView::scheduleRelayout);
     }
     relayout();
 }
@@ -108,8 +111,24 @@ QSize InstanceGridView::minimumSizeHint() const
     return {2 * margin + 8 * (cell + gap), margin * 2 + legendHeight + headerHeight + cell};
 }
 
+void InstanceGridView::scheduleRelayout()
+{
+    update();
+    if (m_relayoutPending)
+        return;
+    m_relayoutPending = true;
+    QMetaObject::invokeMethod(this, &InstanceGridView::relayout, Qt::QueuedConnection);
+}
+
+void InstanceGridView::ensureLaidOut()
+{
+    if (m_relayoutPending)
+        relayout();
+}
+
 void InstanceGridView::relayout()
 {
+    m_relayoutPending = false;
     const int height = layoutHeight(width(), &m_groups);
     const int rows = m_model ? m_model->rowCount() : 0;
     m_groupOfRow.resize(rows);
@@ -117,11 +136,11 @@ void InstanceGridView::relayout()
         for (int i = 0; i < m_groups[g].count; ++i)
             m_groupOfRow[m_groups[g].firstRow + i] = g;
     }
-    if (m_current >= rows)
-        m_current = rows - 1;
     // A state change repaints; only a change in the rows it needs lays the window out again.
+    // The minimum height is what makes an enclosing scroll area scroll.
     if (height != m_height) {
         m_height = height;
+        setMinimumHeight(height);
         updateGeometry();
     }
     update();
@@ -178,6 +197,7 @@ QString InstanceGridView::describe(int row) const
 
 void InstanceGridView::paintEvent(QPaintEvent *)
 {
+    ensureLaidOut();
     QPainter painter(this);
     painter.setRenderHint(QPainter::Antialiasing);
     const QPalette &pal = palette();
@@ -273,7 +293,7 @@ void InstanceGridView::paintEvent(QPaintEvent *)
                 painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3);
                 break;
             }
-            if (row == m_current && hasFocus()) {
+            if (row == currentRow() && hasFocus()) {
                 painter.setPen(QPen(pal.color(QPalette::Highlight), 2));
                 painter.setBrush(Qt::NoBrush);
                 painter.drawRoundedRect(r.adjusted(-2.5, -2.5, 2.5, 2.5), 4, 4);
@@ -285,6 +305,7 @@ void InstanceGridView::paintEvent(QPaintEvent *)
 bool InstanceGridView::event(QEvent *event)
 {
     if (event->type() == QEvent::ToolTip) {
+        ensureLaidOut();
         auto *help = static_cast<QHelpEvent *>(event);
         const int row = rowAt(help->pos());
         if (row >= 0)
@@ -298,12 +319,18 @@ bool InstanceGridView::event(QEvent *event)
     return QWidget::event(event);
 }
 
+int InstanceGridView::currentRow() const
+{
+    return m_current.isValid() ? m_current.row() : -1;
+}
+
 void InstanceGridView::setCurrent(int row, bool showTip)
 {
     if (!m_model || m_model->rowCount() == 0)
         return;
     row = std::clamp(row, 0, m_model->rowCount() - 1);
-    m_current = row;
+    // Persistent, so the highlight stays on the same instance while rows come and go around it.
+    m_current = QPersistentModelIndex(m_model->index(row, 0));
     update();
     const QString text = describe(row);
     Q_EMIT currentInstanceChanged(text);
@@ -318,12 +345,13 @@ void InstanceGridView::keyPressEvent(QKeyEvent *event)
     if (!m_model || m_model->rowCount() == 0)
         return QWidget::keyPressEvent(event);
     const int columns = columnsFor(width());
-    const int current = std::max(0, m_current);
+    ensureLaidOut();
+    const int current = std::max(0, currentRow());
     switch (event->key()) {
     case Qt::Key_Left: setCurrent(current - 1, true); break;
-    case Qt::Key_Right: setCurrent(m_current < 0 ? 0 : current + 1, true); break;
+    case Qt::Key_Right: setCurrent(currentRow() < 0 ? 0 : current + 1, true); break;
     case Qt::Key_Up: setCurrent(current - columns, true); break;
-    case Qt::Key_Down: setCurrent(m_current < 0 ? 0 : current + columns, true); break;
+    case Qt::Key_Down: setCurrent(currentRow() < 0 ? 0 : current + columns, true); break;
     case Qt::Key_Home: setCurrent(0, true); break;
     case Qt::Key_End: setCurrent(m_model->rowCount() - 1, true); break;
     default: QWidget::keyPressEvent(event); return;
@@ -333,6 +361,7 @@ void InstanceGridView::keyPressEvent(QKeyEvent *event)
 
 void InstanceGridView::mousePressEvent(QMouseEvent *event)
 {
+    ensureLaidOut();
     const int row = rowAt(event->position().toPoint());
     if (row >= 0)
         setCurrent(row, false);

@@ -2,6 +2,7 @@
 
 #include "fleet.h"
 
+#include <QPersistentModelIndex>
 #include <QPointer>
 #include <QWidget>
 
@@ -29,7 +30,7 @@ public:
 
     // Text describing an instance row, for tooltips and the status line.
     QString describe(int row) const;
-    int currentRow() const { return m_current; }
+    int currentRow() const;
     // The row under a point in widget coordinates, or -1.
     int rowAt(const QPoint &point) const;
 
@@ -52,6 +53,8 @@ private:
         int counts[5] = {}; // per InstanceState
         int top = 0;        // y of the group's header
     };
+    void scheduleRelayout();
+    void ensureLaidOut();
     void relayout();
     void setCurrent(int row, bool showTip);
     QRect cellRect(int row) const;
@@ -61,8 +64,9 @@ private:
     QPointer<QAbstractItemModel> m_model;
     QList<Group> m_groups;
     QList<int> m_groupOfRow;
-    int m_current = -1;
+    QPersistentModelIndex m_current;
     int m_height = 0; // as last laid out
+    bool m_relayoutPending = false;
     TimePoint m_now;
 };
 

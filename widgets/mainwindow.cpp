@@ -472,11 +472,16 @@ void MainWindow::applySnapshot(const ConsoleSnapshot &snapshot)
 
 const ServiceStatus *MainWindow::statusOf(const ServiceKey &key) const
 {
-    // The list model keeps the snapshot's order, so its row is the snapshot's index.
+    // The list model keeps the snapshot's order, so its row is usually the snapshot's index;
+    // while the model is still applying a snapshot that added or removed services it is not.
     const int row = m_serviceModel->rowOf(key);
-    if (row < 0 || row >= m_snapshot.services.size())
-        return nullptr;
-    return &m_snapshot.services[row];
+    if (row >= 0 && row < m_snapshot.services.size() && m_snapshot.services[row].key == key)
+        return &m_snapshot.services[row];
+    for (const ServiceStatus &status : m_snapshot.services) {
+        if (status.key == key)
+            return &status;
+    }
+    return nullptr;
 }
 
 std::optional<ServiceKey> MainWindow::selectedService() const
@@ -559,18 +564,15 @@ void MainWindow::updateHeader(const ServiceStatus *status)
     parts << tr("%1 of %2 ready").arg(ready).arg(counted(live, tr("instance"), tr("instances")));
     parts << counted(int(versions.size()), tr("version"), tr("versions"));
     if (status->metrics) {
-        double rate = 0, errors = 0, worstP99 = 0;
-        qint64 requests = 0;
+        double rate = 0, worstP99 = 0;
         for (const VersionMetrics &m : status->metrics->versions) {
             rate += m.requestsPerSecond;
-            requests += m.requests;
-            errors += m.errorRatio * double(m.requests);
             if (m.requests > 0)
                 worstP99 = std::max(worstP99, m.p99Ms);
         }
         parts << tr("%1 req/s").arg(rate, 0, 'f', 0);
-        if (requests > 0) {
-            parts << tr("%1 errors").arg(percent(errors / double(requests)));
+        if (const std::optional<double> errors = status->metrics->overallErrorRatio()) {
+            parts << tr("%1 errors").arg(percent(*errors));
             parts << tr("worst p99 %1 ms").arg(worstP99, 0, 'f', 0);
         }
     }
