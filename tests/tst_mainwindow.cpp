@@ -85,6 +85,29 @@ QByteArray smallWorkspace(const char *serviceKey = "environment")
              "    adapter: sim\n";
 }
 
+// A console on the virtual clock that remembers nothing between tests.
+struct Console {
+    explicit Console(const AdapterRegistry &registry)
+        : clock(VirtualClock::defaultStart())
+        , window(registry, &clock)
+    {
+        window.setRemembersState(false);
+    }
+
+    // Opens the workspace, shows the window and lets `after` of simulated time pass.
+    bool open(const QString &path, Duration after)
+    {
+        if (window.openWorkspace(path))
+            return false;
+        window.show();
+        run(clock, after);
+        return true;
+    }
+
+    VirtualClock clock;
+    MainWindow window;
+};
+
 } // namespace
 
 class TestMainWindow : public QObject
@@ -117,12 +140,9 @@ void TestMainWindow::initTestCase()
 
 void TestMainWindow::showsEveryServiceOfTheDemo()
 {
-    VirtualClock clock(VirtualClock::defaultStart());
-    MainWindow window(m_registry, &clock);
-    window.setRemembersState(false);
-    QVERIFY(!window.openWorkspace(demo));
-    window.show();
-    run(clock, 5s);
+    Console console(m_registry);
+    QVERIFY(console.open(demo, 5s));
+    MainWindow &window = console.window;
 
     QCOMPARE(window.serviceModel()->rowCount(), 16);
     QCOMPARE(column(window.serviceProxy(), ServiceListModel::NameColumn).mid(0, 8),
@@ -140,12 +160,9 @@ void TestMainWindow::showsEveryServiceOfTheDemo()
 
 void TestMainWindow::showsTheSelectedServicePerVersion()
 {
-    VirtualClock clock(VirtualClock::defaultStart());
-    MainWindow window(m_registry, &clock);
-    window.setRemembersState(false);
-    QVERIFY(!window.openWorkspace(demo));
-    window.show();
-    run(clock, 15s);
+    Console console(m_registry);
+    QVERIFY(console.open(demo, 15s));
+    MainWindow &window = console.window;
 
     QVERIFY(window.selectService(key("checkout", "production")));
     const VersionModel *versions = window.versionModel();
@@ -167,12 +184,10 @@ void TestMainWindow::showsTheSelectedServicePerVersion()
 
 void TestMainWindow::followsTheSimulationLive()
 {
-    VirtualClock clock(VirtualClock::defaultStart());
-    MainWindow window(m_registry, &clock);
-    window.setRemembersState(false);
-    QVERIFY(!window.openWorkspace(demo));
-    window.show();
-    run(clock, 2s);
+    Console console(m_registry);
+    QVERIFY(console.open(demo, 2s));
+    MainWindow &window = console.window;
+    VirtualClock &clock = console.clock;
     QVERIFY(window.selectService(key("search", "production")));
     QSignalSpy listResets(window.serviceModel(), &QAbstractItemModel::modelReset);
     QSignalSpy instanceResets(window.instanceModel(), &QAbstractItemModel::modelReset);
@@ -199,12 +214,10 @@ void TestMainWindow::followsTheSimulationLive()
 
 void TestMainWindow::filtersByNameEnvironmentAndHealth()
 {
-    VirtualClock clock(VirtualClock::defaultStart());
-    MainWindow window(m_registry, &clock);
-    window.setRemembersState(false);
-    QVERIFY(!window.openWorkspace(demo));
-    window.show();
-    run(clock, 3s);
+    Console console(m_registry);
+    QVERIFY(console.open(demo, 3s));
+    MainWindow &window = console.window;
+    VirtualClock &clock = console.clock;
 
     auto *filter = window.findChild<QLineEdit *>();
     QVERIFY(filter);
@@ -240,13 +253,10 @@ void TestMainWindow::filtersByNameEnvironmentAndHealth()
 
 void TestMainWindow::keyboardMovesTheSelection()
 {
-    VirtualClock clock(VirtualClock::defaultStart());
-    MainWindow window(m_registry, &clock);
-    window.setRemembersState(false);
-    QVERIFY(!window.openWorkspace(demo));
-    window.show();
+    Console console(m_registry);
+    QVERIFY(console.open(demo, 2s));
+    MainWindow &window = console.window;
     QVERIFY(QTest::qWaitForWindowExposed(&window));
-    run(clock, 2s);
 
     window.serviceView()->setFocus();
     QTest::keyClick(window.serviceView(), Qt::Key_Down);
@@ -289,12 +299,10 @@ void TestMainWindow::aBadReloadKeepsTheLastGoodWorkspace()
     const QString path = dir.filePath(QStringLiteral("signalbox.yaml"));
     QVERIFY(writeFile(path, smallWorkspace()));
 
-    VirtualClock clock(VirtualClock::defaultStart());
-    MainWindow window(m_registry, &clock);
-    window.setRemembersState(false);
-    QVERIFY(!window.openWorkspace(path));
-    window.show();
-    run(clock, 2s);
+    Console console(m_registry);
+    QVERIFY(console.open(path, 2s));
+    MainWindow &window = console.window;
+    VirtualClock &clock = console.clock;
     WorkspaceSession *working = window.session();
     QCOMPARE(window.serviceModel()->rowCount(), 1);
 
@@ -351,13 +359,9 @@ void TestMainWindow::aLargeFleetScrolls()
                       "          versions: [{version: 1.0.0, instances: 1000}, {version: 1.1.0, "
                       "instances: 1000}, {version: 1.2.0, instances: 1000}]\n"
                       "services: [{name: web, environment: production, adapter: sim}]\n"));
-    VirtualClock clock(VirtualClock::defaultStart());
-    MainWindow window(m_registry, &clock);
-    window.setRemembersState(false);
-    QVERIFY(!window.openWorkspace(path));
-    window.resize(1440, 900);
-    window.show();
-    run(clock, 2s);
+    Console console(m_registry);
+    QVERIFY(console.open(path, 2s));
+    MainWindow &window = console.window;
     auto *scroll
         = qobject_cast<QScrollArea *>(window.instanceGrid()->parentWidget()->parentWidget());
     QVERIFY(scroll);
@@ -369,12 +373,10 @@ void TestMainWindow::aLargeFleetScrolls()
 
 void TestMainWindow::theCurrentInstanceStaysPutWhileRowsChange()
 {
-    VirtualClock clock(VirtualClock::defaultStart());
-    MainWindow window(m_registry, &clock);
-    window.setRemembersState(false);
-    QVERIFY(!window.openWorkspace(demo));
-    window.show();
-    run(clock, 2s);
+    Console console(m_registry);
+    QVERIFY(console.open(demo, 2s));
+    MainWindow &window = console.window;
+    VirtualClock &clock = console.clock;
     // The rolling update adds 5.1.0 instances; the last instance in order is pushed down by
     // every row that arrives before it.
     QVERIFY(window.selectService(key("search", "production")));
