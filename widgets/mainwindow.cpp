@@ -570,10 +570,13 @@ void MainWindow::updateHeader(const ServiceStatus *status)
             if (m.requests > 0)
                 worstP99 = std::max(worstP99, m.p99Ms);
         }
-        parts << tr("%1 req/s").arg(rate, 0, 'f', 0);
+        // Right after start no interval has been measured; "0 req/s" would claim an outage.
         if (const std::optional<double> errors = status->metrics->overallErrorRatio()) {
+            parts << tr("%1 req/s").arg(rate, 0, 'f', 0);
             parts << tr("%1 errors").arg(percent(*errors));
             parts << tr("worst p99 %1 ms").arg(worstP99, 0, 'f', 0);
+        } else {
+            parts << tr("no requests measured yet");
         }
     }
     for (const QString &problem :
