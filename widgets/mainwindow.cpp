@@ -472,11 +472,8 @@ void MainWindow::applySnapshot(const ConsoleSnapshot &snapshot)
 
 const ServiceStatus *MainWindow::statusOf(const ServiceKey &key) const
 {
-    // The list model keeps the snapshot's order, so its row is usually the snapshot's index;
-    // while the model is still applying a snapshot that added or removed services it is not.
-    const int row = m_serviceModel->rowOf(key);
-    if (row >= 0 && row < m_snapshot.services.size() && m_snapshot.services[row].key == key)
-        return &m_snapshot.services[row];
+    // By key, not by the list model's row: while the model applies a snapshot that adds or
+    // removes services its rows do not match the snapshot's yet. A few hundred at most.
     for (const ServiceStatus &status : m_snapshot.services) {
         if (status.key == key)
             return &status;
@@ -579,9 +576,10 @@ void MainWindow::updateHeader(const ServiceStatus *status)
             parts << tr("no requests measured yet");
         }
     }
+    // A backend error that decided the verdict is already shown beside it.
     for (const QString &problem :
          {status->fleetError, status->trafficError, status->metricsError}) {
-        if (!problem.isEmpty())
+        if (!problem.isEmpty() && problem != verdict.reason)
             parts << problem;
     }
     m_summaryLabel->setText(parts.join(QStringLiteral("  ·  ")));
