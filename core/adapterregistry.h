@@ -27,6 +27,9 @@ struct AdapterType {
     // DiagnosticError located in spec.file.
     std::function<std::unique_ptr<Adapter>(const AdapterSpec &spec, const AdapterContext &context)>
         create;
+    // A stand-in for real infrastructure: what it does cannot reach users, so a workspace may
+    // start releases on it by itself.
+    bool simulated = false;
 };
 
 // Filled once from main() (a static library would drop self-registering objects).

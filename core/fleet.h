@@ -74,6 +74,9 @@ struct VersionMetrics {
     double p50Ms = 0;
     double p99Ms = 0;
     qint64 requests = 0; // in the interval, so judges can tell thin data from no data
+    // Named metrics beyond the fields above, by MetricDefinition::name: the built-in resource
+    // metrics ("cpu", "memory") and the workspace's own (business metrics and the like).
+    QMap<QString, double> custom;
 
     friend bool operator==(const VersionMetrics &, const VersionMetrics &) = default;
 };

@@ -8,9 +8,17 @@ using sb::testing::SimulatedWorkspace;
 
 namespace {
 
+// What a test adds to the workspace below, each in its place.
+struct Extra {
+    QByteArray simulator = {}; // after the services: metrics_window, script, faults
+    QByteArray defaults = {};  // under defaults, after zones
+    QByteArray service = {};   // under shop, before its versions
+    QByteArray stable = {};    // inside version 1.0.0's braces, like ", memory_mb: 512"
+    int seed = 7;
+};
+
 // One service, two versions, no random failures: every change in it is one the test caused.
-QByteArray workspaceYaml(const QByteArray &simulatorExtra = {}, const QByteArray &serviceExtra = {},
-                         int seed = 7)
+QByteArray workspaceYaml(const Extra &extra = {})
 {
     return QByteArray(R"(
 environments: [production]
@@ -19,10 +27,11 @@ adapters:
     type: simulator
     settings:
       seed: )")
-           + QByteArray::number(seed) + R"(
+           + QByteArray::number(extra.seed) + R"(
       defaults:
         zones: [a, b]
-      services:
+)" + extra.defaults
+           + R"(      services:
         - service: shop
           environment: production
           requests_per_second: 500
@@ -30,12 +39,13 @@ adapters:
           startup_jitter: 4s
           drain: 15s
           replace_after: 30s
-)" + serviceExtra
+)" + extra.service
            + R"(
           versions:
-            - {version: 1.0.0, instances: 4, weight: 100, error_rate: 1%, p50_ms: 50, p99_ms: 400}
+            - {version: 1.0.0, instances: 4, weight: 100, error_rate: 1%, p50_ms: 50, p99_ms: 400)"
+           + extra.stable + R"(}
             - {version: 1.1.0, instances: 0, weight: 0, error_rate: 10%, p50_ms: 50, p99_ms: 400}
-)" + simulatorExtra
+)" + extra.simulator
            + R"(
 services:
   - {name: shop, environment: production, adapter: sim}
@@ -43,6 +53,8 @@ services:
 }
 
 const ServiceKey shop{QStringLiteral("shop"), QStringLiteral("production")};
+const QString stable = QStringLiteral("1.0.0");
+const QString canary = QStringLiteral("1.1.0");
 
 FleetSnapshot fleetOf(SimulatedWorkspace &w)
 {
@@ -60,6 +72,23 @@ MetricsSnapshot metricsOf(SimulatedWorkspace &w)
     if (!answer || !*answer)
         qFatal("the simulator did not report metrics");
     return answer->value();
+}
+
+void scaleTo(SimulatedWorkspace &w, const QString &version, int instances)
+{
+    auto scaled = SimulatedWorkspace::await<Done>(
+        [&](Callback<Done> done) { w.simulator()->scale(shop, version, instances, done); });
+    if (!scaled || !*scaled)
+        qFatal("the simulator did not scale %s", qPrintable(version));
+}
+
+void setCanaryWeight(SimulatedWorkspace &w, double percent)
+{
+    auto split = SimulatedWorkspace::await<TrafficSplit>([&](Callback<TrafficSplit> done) {
+        w.simulator()->setWeights(shop, {{stable, 100 - percent}, {canary, percent}}, done);
+    });
+    if (!split || !*split)
+        qFatal("the simulator did not take a canary weight of %g", percent);
 }
 
 int countIn(const FleetSnapshot &fleet, const QString &version, InstanceState state)
@@ -86,19 +115,33 @@ private Q_SLOTS:
     void metricsFollowTheConfiguredDistributions();
     void unreachableVersionFailsItsRequests();
     void requestRateIsRightFromTheFirstTick();
+    void resourceMetricsFollowLoad_data();
+    void resourceMetricsFollowLoad();
+    void resourceMetricsNeedReadyInstances();
+    void businessMetricsConvergeToTheirRatio_data();
+    void businessMetricsConvergeToTheirRatio();
+    void errorRateFaults_data();
+    void errorRateFaults();
+    void weightTriggeredFaultsWaitForTheirStage_data();
+    void weightTriggeredFaultsWaitForTheirStage();
     void badSettingsAreLocated_data();
     void badSettingsAreLocated();
 };
 
 void TestSimulator::sameSeedSameRun()
 {
-    const QByteArray yaml = workspaceYaml(R"(
+    const QByteArray yaml = workspaceYaml({
+        .simulator = R"(
       script:
         - {at: 30s, service: shop, environment: production, scale: {version: 1.1.0, instances: 3}}
+        - {at: 90s, service: shop, environment: production, weights: {1.0.0: 75, 1.1.0: 25}}
       faults:
         - {at: 50s, service: shop, environment: production, version: 1.0.0, kind: crash, instances: 1}
+        - {from_weight: 25, service: shop, environment: production, version: 1.1.0, kind: error_rate, factor: 3}
 )",
-                                          "          failures_per_instance_hour: 20\n");
+        .service = "          failures_per_instance_hour: 20\n",
+        .stable = ", business: {orders_per_request: 3%}",
+    });
     SimulatedWorkspace first, second;
     QVERIFY(!first.open(yaml));
     QVERIFY(!second.open(yaml));
@@ -110,13 +153,17 @@ void TestSimulator::sameSeedSameRun()
         QCOMPARE(fleetOf(first), fleetOf(second));
         QCOMPARE(metricsOf(first), metricsOf(second));
     }
+    // The comparison covered the drawn figures, not just their absence.
+    const MetricsSnapshot metrics = metricsOf(first);
+    QVERIFY(metrics.find(stable)->custom.contains(QStringLiteral("orders_per_request")));
+    QVERIFY(metrics.find(canary)->custom.contains(QStringLiteral("cpu")));
 }
 
 void TestSimulator::otherSeedOtherRun()
 {
     SimulatedWorkspace first, second;
-    QVERIFY(!first.open(workspaceYaml({}, {}, 1)));
-    QVERIFY(!second.open(workspaceYaml({}, {}, 2)));
+    QVERIFY(!first.open(workspaceYaml({.seed = 1})));
+    QVERIFY(!second.open(workspaceYaml({.seed = 2})));
     first.session->start();
     second.session->start();
     first.run(20s);
@@ -170,10 +217,10 @@ void TestSimulator::instancesStartBecomeReadyDrainAndGo()
 void TestSimulator::crashedInstancesAreReplaced()
 {
     SimulatedWorkspace w;
-    QVERIFY(!w.open(workspaceYaml(R"(
+    QVERIFY(!w.open(workspaceYaml({.simulator = R"(
       faults:
         - {at: 10s, service: shop, environment: production, version: 1.0.0, kind: crash, instances: 2}
-)")));
+)"})));
     w.session->start();
     w.run(10s);
     FleetSnapshot fleet = fleetOf(w);
@@ -262,7 +309,7 @@ void TestSimulator::badRoutingIsRefused()
 void TestSimulator::metricsFollowTheConfiguredDistributions()
 {
     SimulatedWorkspace w;
-    QVERIFY(!w.open(workspaceYaml("      metrics_window: 5m\n")));
+    QVERIFY(!w.open(workspaceYaml({.simulator = "      metrics_window: 5m\n"})));
     w.session->start();
     w.run(5min);
     const MetricsSnapshot metrics = metricsOf(w);
@@ -312,55 +359,364 @@ void TestSimulator::requestRateIsRightFromTheFirstTick()
              qPrintable(QString::number(stable->requestsPerSecond)));
 }
 
+void TestSimulator::resourceMetricsFollowLoad_data()
+{
+    QTest::addColumn<QByteArray>("defaults");
+    QTest::addColumn<QByteArray>("service");
+    QTest::addColumn<QByteArray>("version");
+    QTest::addColumn<int>("instances");
+    QTest::addColumn<double>("cores");
+    QTest::addColumn<double>("memoryMb");
+
+    // 500 requests a second at 6 ms each keep 3 cores busy, shared by the ready instances, each
+    // idling at 0.02 cores on top.
+    QTest::newRow("default cost on four instances")
+        << QByteArray() << QByteArray() << QByteArray() << 4 << 0.77 << 256.0;
+    QTest::newRow("ten instances share the load")
+        << QByteArray() << QByteArray() << QByteArray() << 10 << 0.32 << 256.0;
+    QTest::newRow("two instances carry it all")
+        << QByteArray() << QByteArray() << QByteArray() << 2 << 1.52 << 256.0;
+    QTest::newRow("free requests leave the idle floor")
+        << QByteArray() << QByteArray() << QByteArray(", cpu_ms_per_request: 0") << 4 << 0.02
+        << 256.0;
+    QTest::newRow("cost from the defaults")
+        << QByteArray("        cpu_ms_per_request: 20\n        memory_mb: 1024\n") << QByteArray()
+        << QByteArray() << 4 << 2.52 << 1024.0;
+    QTest::newRow("the service overrides the defaults")
+        << QByteArray("        cpu_ms_per_request: 20\n        memory_mb: 1024\n")
+        << QByteArray("          cpu_ms_per_request: 2\n") << QByteArray() << 4 << 0.27 << 1024.0;
+    QTest::newRow("the version overrides the service")
+        << QByteArray() << QByteArray("          cpu_ms_per_request: 2\n          memory_mb: 512\n")
+        << QByteArray(", cpu_ms_per_request: 12, memory_mb: 2048") << 4 << 1.52 << 2048.0;
+}
+
+void TestSimulator::resourceMetricsFollowLoad()
+{
+    QFETCH(QByteArray, defaults);
+    QFETCH(QByteArray, service);
+    QFETCH(QByteArray, version);
+    QFETCH(int, instances);
+    QFETCH(double, cores);
+    QFETCH(double, memoryMb);
+
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml({.simulator = "      metrics_window: 1m\n",
+                                   .defaults = defaults,
+                                   .service = service,
+                                   .stable = version})));
+    w.session->start();
+    scaleTo(w, stable, instances);
+    // Started (up to 24 s) or drained (15 s) before the window opens.
+    w.run(30s);
+    w.run(1min);
+
+    const MetricsSnapshot metrics = metricsOf(w);
+    // Noise is drawn as the simulation advances, never when it is asked.
+    QCOMPARE(metricsOf(w), metrics);
+    const VersionMetrics *measured = metrics.find(stable);
+    QVERIFY(measured);
+    QVERIFY(measured->custom.contains(QStringLiteral("cpu")));
+    QVERIFY(measured->custom.contains(QStringLiteral("memory")));
+    const double cpu = measured->custom.value(QStringLiteral("cpu"));
+    const double memory = measured->custom.value(QStringLiteral("memory"));
+    QVERIFY2(std::abs(cpu - cores) < 0.05 * cores, qPrintable(QString::number(cpu)));
+    QVERIFY2(std::abs(memory - memoryMb) < 0.06 * memoryMb, qPrintable(QString::number(memory)));
+
+    // Memory drifts a little from one tick to the next.
+    w.run(1s);
+    const MetricsSnapshot next = metricsOf(w);
+    const double later = next.find(stable)->custom.value(QStringLiteral("memory"));
+    QVERIFY(later != memory);
+    QVERIFY2(std::abs(later - memoryMb) < 0.06 * memoryMb, qPrintable(QString::number(later)));
+}
+
+void TestSimulator::resourceMetricsNeedReadyInstances()
+{
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml({.simulator = R"(
+      faults:
+        - {at: 40s, service: shop, environment: production, version: 1.0.0, kind: crash, instances: 4}
+)"})));
+    w.session->start();
+    scaleTo(w, canary, 2);
+    w.run(5s);
+    // Starting instances: the version is reported, with no resource figures rather than zeros.
+    MetricsSnapshot metrics = metricsOf(w);
+    QVERIFY(metrics.find(canary));
+    QVERIFY(!metrics.find(canary)->custom.contains(QStringLiteral("cpu")));
+    QVERIFY(!metrics.find(canary)->custom.contains(QStringLiteral("memory")));
+
+    // Ready with no traffic (weight 0): idle, not absent.
+    w.run(25s);
+    metrics = metricsOf(w);
+    QCOMPARE(metrics.find(canary)->requests, 0);
+    const double idle = metrics.find(canary)->custom.value(QStringLiteral("cpu"), -1);
+    QVERIFY2(std::abs(idle - 0.02) < 0.005, qPrintable(QString::number(idle)));
+    QVERIFY(metrics.find(canary)->custom.contains(QStringLiteral("memory")));
+
+    // Every stable instance crashed: requests still in the window, but nothing to measure on.
+    w.run(11s);
+    QCOMPARE(countIn(fleetOf(w), stable, InstanceState::Ready), 0);
+    metrics = metricsOf(w);
+    QVERIFY(metrics.find(stable)->requests > 0);
+    QVERIFY(!metrics.find(stable)->custom.contains(QStringLiteral("cpu")));
+    QVERIFY(!metrics.find(stable)->custom.contains(QStringLiteral("memory")));
+}
+
+void TestSimulator::businessMetricsConvergeToTheirRatio_data()
+{
+    QTest::addColumn<QByteArray>("version");
+    QTest::addColumn<QVariantMap>("ratios");
+
+    QTest::newRow("percent") << QByteArray(", business: {orders_per_request: 3.1%}")
+                             << QVariantMap{{QStringLiteral("orders_per_request"), 0.031}};
+    QTest::newRow("fraction") << QByteArray(", business: {signups_per_request: 0.2}")
+                              << QVariantMap{{QStringLiteral("signups_per_request"), 0.2}};
+    QTest::newRow("two metrics") << QByteArray(
+        ", business: {orders_per_request: 2%, refunds_per_request: 0.1%}")
+                                 << QVariantMap{{QStringLiteral("orders_per_request"), 0.02},
+                                                {QStringLiteral("refunds_per_request"), 0.001}};
+    QTest::newRow("never converts") << QByteArray(", business: {orders_per_request: 0}")
+                                    << QVariantMap{{QStringLiteral("orders_per_request"), 0.0}};
+    QTest::newRow("none declared") << QByteArray() << QVariantMap();
+}
+
+void TestSimulator::businessMetricsConvergeToTheirRatio()
+{
+    QFETCH(QByteArray, version);
+    QFETCH(QVariantMap, ratios);
+
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml({.simulator = "      metrics_window: 5m\n", .stable = version})));
+    w.session->start();
+    w.run(5min);
+    const MetricsSnapshot metrics = metricsOf(w);
+    const VersionMetrics *measured = metrics.find(stable);
+    QVERIFY(measured);
+    QMap<QString, double> business = measured->custom;
+    business.remove(QStringLiteral("cpu"));
+    business.remove(QStringLiteral("memory"));
+    QCOMPARE(business.keys(), ratios.keys());
+    for (auto it = ratios.cbegin(); it != ratios.cend(); ++it) {
+        // Four standard deviations of a binomial ratio over the window's 150,000 requests.
+        const double p = it->toDouble();
+        const double tolerance = 4 * std::sqrt(p * (1 - p) / double(measured->requests));
+        QVERIFY2(std::abs(business.value(it.key()) - p) <= tolerance,
+                 qPrintable(QStringLiteral("%1 %2").arg(it.key()).arg(business.value(it.key()))));
+    }
+}
+
+void TestSimulator::errorRateFaults_data()
+{
+    QTest::addColumn<QByteArray>("change");
+    QTest::addColumn<double>("errorRatio");
+
+    // The stable version's own error_rate is 1 %.
+    QTest::newRow("absolute") << QByteArray("error_rate: 7%") << 0.07;
+    QTest::newRow("factor of its own") << QByteArray("factor: 3") << 0.03;
+    QTest::newRow("factor below one") << QByteArray("factor: 0.5") << 0.005;
+    QTest::newRow("factor capped at every request") << QByteArray("factor: 500") << 1.0;
+}
+
+void TestSimulator::errorRateFaults()
+{
+    QFETCH(QByteArray, change);
+    QFETCH(double, errorRatio);
+
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml(
+        {.simulator = "      metrics_window: 2m\n      faults:\n        - {at: 10s, service: shop, "
+                      "environment: production, version: 1.0.0, kind: error_rate, duration: 5m, "
+                      + change + "}\n"})));
+    w.session->start();
+    w.run(10s);
+    w.run(2min);
+    const MetricsSnapshot metrics = metricsOf(w);
+    const VersionMetrics *measured = metrics.find(stable);
+    QVERIFY(measured);
+    const double tolerance
+        = 4 * std::sqrt(errorRatio * (1 - errorRatio) / double(measured->requests)) + 1e-9;
+    QVERIFY2(std::abs(measured->errorRatio - errorRatio) <= tolerance,
+             qPrintable(QString::number(measured->errorRatio)));
+}
+
+void TestSimulator::weightTriggeredFaultsWaitForTheirStage_data()
+{
+    QTest::addColumn<QByteArray>("fault");
+    QTest::addColumn<QString>("measure");
+    QTest::addColumn<double>("quietBelow");
+    QTest::addColumn<double>("faultyAbove");
+    QTest::addColumn<int>("endsAfterSeconds"); // 0: lasts to the end of the run
+
+    // The canary's own error_rate is 10 % and its p50 50 ms.
+    QTest::newRow("error rate by factor, to the end")
+        << QByteArray("kind: error_rate, factor: 9") << QStringLiteral("error_rate") << 0.4 << 0.6
+        << 0;
+    QTest::newRow("absolute error rate for 30 s")
+        << QByteArray("kind: error_rate, error_rate: 95%, duration: 30s")
+        << QStringLiteral("error_rate") << 0.4 << 0.6 << 30;
+    QTest::newRow("latency, to the end")
+        << QByteArray("kind: latency, factor: 10") << QStringLiteral("p50") << 100.0 << 250.0 << 0;
+    // Failed instances make way for replacements after replace_after, 30 s.
+    QTest::newRow("crash") << QByteArray("kind: crash, instances: 2") << QStringLiteral("failed")
+                           << 0.5 << 1.5 << 30;
+}
+
+void TestSimulator::weightTriggeredFaultsWaitForTheirStage()
+{
+    QFETCH(QByteArray, fault);
+    QFETCH(QString, measure);
+    QFETCH(double, quietBelow);
+    QFETCH(double, faultyAbove);
+    QFETCH(int, endsAfterSeconds);
+
+    // A one-second window holds exactly the last tick.
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml(
+        {.simulator = "      metrics_window: 1s\n      faults:\n        - {from_weight: 20, "
+                      "service: shop, environment: production, version: 1.1.0, "
+                      + fault + "}\n"})));
+    auto measured = [&] {
+        if (measure == QLatin1String("failed"))
+            return double(countIn(fleetOf(w), canary, InstanceState::Failed));
+        const MetricsSnapshot metrics = metricsOf(w);
+        const VersionMetrics *version = metrics.find(canary);
+        if (!version || version->requests == 0)
+            qFatal("the canary served nothing");
+        return measure == QLatin1String("p50") ? version->p50Ms : version->errorRatio;
+    };
+    w.session->start();
+    scaleTo(w, canary, 2);
+    w.run(30s);
+    QCOMPARE(countIn(fleetOf(w), canary, InstanceState::Ready), 2);
+
+    // The stage before: 10 % of the traffic, tick after tick, and the canary behaves.
+    setCanaryWeight(w, 10);
+    for (int tick = 0; tick < 20; ++tick) {
+        w.run(1s);
+        QVERIFY2(measured() < quietBelow, qPrintable(QString::number(measured())));
+    }
+
+    // The tick the 20 % stage begins already serves the fault.
+    setCanaryWeight(w, 20);
+    w.run(1s);
+    QVERIFY2(measured() > faultyAbove, qPrintable(QString::number(measured())));
+
+    if (endsAfterSeconds > 0) {
+        w.run(std::chrono::seconds(endsAfterSeconds));
+        QVERIFY2(measured() < quietBelow, qPrintable(QString::number(measured())));
+    } else {
+        // Even back at a lower weight: the version regressed, the stage only revealed it.
+        setCanaryWeight(w, 10);
+        w.run(10min);
+        QVERIFY2(measured() > faultyAbove, qPrintable(QString::number(measured())));
+    }
+}
+
 void TestSimulator::badSettingsAreLocated_data()
 {
     QTest::addColumn<QByteArray>("simulatorExtra");
     QTest::addColumn<QByteArray>("serviceExtra");
+    QTest::addColumn<QByteArray>("stableExtra");
     QTest::addColumn<int>("line");
+    QTest::addColumn<int>("column");
     QTest::addColumn<QString>("message");
 
+    const QByteArray fault("      faults:\n        - {service: shop, environment: production, "
+                           "version: 1.1.0, ");
     QTest::newRow("unknown service key")
-        << QByteArray() << QByteArray("          requests_per_secnd: 5\n") << 18
-        << QStringLiteral("did you mean 'requests_per_second'?");
-    QTest::newRow("negative drain")
-        << QByteArray() << QByteArray("          drain: -5s\n") << 18 << QStringLiteral("drain");
+        << QByteArray() << QByteArray("          requests_per_secnd: 5\n") << QByteArray() << 18
+        << 11 << QStringLiteral("did you mean 'requests_per_second'?");
+    QTest::newRow("negative drain") << QByteArray() << QByteArray("          drain: -5s\n")
+                                    << QByteArray() << 18 << 11 << QStringLiteral("drain");
     QTest::newRow("unknown fault kind")
         << QByteArray("      faults:\n        - {at: 5s, service: shop, environment: production, "
                       "version: 1.0.0, kind: crsh}\n")
-        << QByteArray() << 23 << QStringLiteral("did you mean 'crash'?");
+        << QByteArray() << QByteArray() << 23 << 82 << QStringLiteral("did you mean 'crash'?");
     QTest::newRow("fault on an undeclared version")
         << QByteArray("      faults:\n        - {at: 5s, service: shop, environment: production, "
                       "version: 3.0.0}\n")
-        << QByteArray() << 23
+        << QByteArray() << QByteArray() << 23 << 69
         << QStringLiteral("version '3.0.0' of shop/production is not declared");
     QTest::newRow("script for an unknown service")
         << QByteArray("      script:\n        - {at: 5s, service: shp, environment: production, "
                       "switch: 1.0.0}\n")
-        << QByteArray() << 23 << QStringLiteral("did you mean 'shop'?");
+        << QByteArray() << QByteArray() << 23 << 29 << QStringLiteral("did you mean 'shop'?");
     QTest::newRow("script step with two actions")
         << QByteArray("      script:\n        - {at: 5s, service: shop, environment: production, "
                       "switch: 1.0.0, scale: {version: 1.0.0, instances: 2}}\n")
-        << QByteArray() << 23 << QStringLiteral("exactly one of scale, weights or switch");
+        << QByteArray() << QByteArray() << 23 << 11
+        << QStringLiteral("exactly one of scale, weights or switch");
     QTest::newRow("weights not adding up")
         << QByteArray("      script:\n        - {at: 5s, service: shop, environment: production, "
                       "weights: {1.0.0: 50, 1.1.0: 20}}\n")
-        << QByteArray() << 23 << QStringLiteral("add up to 70, not 100");
+        << QByteArray() << QByteArray() << 23 << 69 << QStringLiteral("add up to 70, not 100");
+
+    QTest::newRow("fault with both at and from_weight")
+        << fault + "kind: crash, at: 5s, from_weight: 5}\n"
+        << QByteArray() << QByteArray() << 23 << 89 << QStringLiteral("give exactly one of them");
+    QTest::newRow("fault with neither at nor from_weight")
+        << fault + "kind: crash}\n"
+        << QByteArray() << QByteArray() << 23 << 11
+        << QStringLiteral("either at a time (at: 2m) or when its version's traffic weight");
+    QTest::newRow("from_weight of nothing")
+        << fault + "kind: crash, from_weight: 0}\n"
+        << QByteArray() << QByteArray() << 23 << 94
+        << QStringLiteral("from_weight 0 would begin the fault before the version gets any "
+                          "traffic");
+    QTest::newRow("from_weight above everything")
+        << fault + "kind: crash, from_weight: 120}\n"
+        << QByteArray() << QByteArray() << 23 << 94
+        << QStringLiteral("from_weight 120 is above the maximum 100");
+    QTest::newRow("error_rate fault with error_rate and factor")
+        << fault + "at: 5s, kind: error_rate, error_rate: 5%, factor: 3}\n"
+        << QByteArray() << QByteArray() << 23 << 110 << QStringLiteral("exactly one of error_rate");
+    QTest::newRow("error_rate fault with neither error_rate nor factor")
+        << fault + "at: 5s, kind: error_rate}\n"
+        << QByteArray() << QByteArray() << 23 << 11
+        << QStringLiteral("or factor (times the version's own error_rate, like 3)");
+    QTest::newRow("error_rate factor out of range")
+        << fault + "from_weight: 5, kind: error_rate, factor: -2}\n"
+        << QByteArray() << QByteArray() << 23 << 110
+        << QStringLiteral("factor -2 is below the minimum 0");
+    QTest::newRow("business metric name with a dash")
+        << QByteArray() << QByteArray() << QByteArray(", business: {orders-per-request: 3%}") << 20
+        << 111 << QStringLiteral("business metric name 'orders-per-request' is not valid");
+    QTest::newRow("business metric named like a built-in")
+        << QByteArray() << QByteArray() << QByteArray(", business: {cpu: 3%}") << 20 << 111
+        << QStringLiteral("would hide the built-in metric");
+    QTest::newRow("business ratio above one")
+        << QByteArray() << QByteArray() << QByteArray(", business: {orders_per_request: 3.1}") << 20
+        << 131 << QStringLiteral("orders_per_request 3.1 is above 1; write a ratio");
+    QTest::newRow("business as a list")
+        << QByteArray() << QByteArray() << QByteArray(", business: [orders_per_request]") << 20
+        << 110 << QStringLiteral("business must map metric names to ratios");
+    QTest::newRow("cpu_ms_per_request out of range")
+        << QByteArray() << QByteArray("          cpu_ms_per_request: 20000\n") << QByteArray() << 18
+        << 31 << QStringLiteral("cpu_ms_per_request 20000 is above the maximum 10000");
+    QTest::newRow("memory_mb of nothing")
+        << QByteArray() << QByteArray() << QByteArray(", memory_mb: 0") << 20 << 111
+        << QStringLiteral("memory_mb 0 is below the minimum 1");
 }
 
 void TestSimulator::badSettingsAreLocated()
 {
     QFETCH(QByteArray, simulatorExtra);
     QFETCH(QByteArray, serviceExtra);
+    QFETCH(QByteArray, stableExtra);
     QFETCH(int, line);
+    QFETCH(int, column);
     QFETCH(QString, message);
 
     SimulatedWorkspace w;
-    const std::optional<Diagnostic> problem = w.open(workspaceYaml(simulatorExtra, serviceExtra));
+    const std::optional<Diagnostic> problem = w.open(workspaceYaml(
+        {.simulator = simulatorExtra, .service = serviceExtra, .stable = stableExtra}));
     QVERIFY(problem);
     QVERIFY(!w.session);
     QCOMPARE(problem->file, w.path);
-    QCOMPARE(problem->line, line);
     QVERIFY2(problem->message.contains(message), qPrintable(problem->toString()));
+    QCOMPARE(problem->line, line);
+    QCOMPARE(problem->column, column);
 }
 
 QTEST_GUILESS_MAIN(TestSimulator)

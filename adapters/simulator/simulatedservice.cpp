@@ -11,6 +11,9 @@ constexpr Duration terminatedVisibleFor = std::chrono::seconds(60);
 constexpr qsizetype samplesKept = 3600;
 // The z-score of the 99th percentile of a normal distribution.
 constexpr double z99 = 2.3263478740;
+// Health checks and runtime housekeeping keep an instance busy even without requests, so an idle
+// version's CPU is small but never zero, as on a real node.
+constexpr double idleCoresPerInstance = 0.02;
 
 double normalCdf(double x)
 {
@@ -221,6 +224,9 @@ SimulatedService::TickOutcome SimulatedService::tick(TimePoint now, Duration len
         outcome.fleetChanged = true;
     }
     outcome.fleetChanged |= reconcile(now);
+    // After the instances' changes, so a share that follows ready instances is this tick's, and
+    // before serving, so the tick a stage begins already serves its faults.
+    outcome.fleetChanged |= applyArmedFaults(now);
 
     serveTraffic(now, length);
     const QMap<QString, double> shares = effectiveShares();
@@ -251,10 +257,14 @@ void SimulatedService::serveTraffic(TimePoint now, Duration length)
     const QMap<QString, double> shares = effectiveShares();
     for (auto it = m_versions.begin(); it != m_versions.end(); ++it) {
         const double share = shares.value(it.key(), 0.0) / 100.0;
+        const int ready = readyCount(it.key());
         // Requests routed to a version with no ready instance fail at the balancer.
-        const bool reachable = readyCount(it.key()) > 0;
         TickSample sample
-            = sampleVersion(*it, m_settings.requestsPerSecond * share, reachable, now, length);
+            = sampleVersion(*it, m_settings.requestsPerSecond * share, ready > 0, now, length);
+        // Only while something runs, so a version not deployed draws nothing and leaves the
+        // rest of the run as it was.
+        if (ready > 0)
+            sampleResources(*it, ready, length, sample);
         it->samples.push_back(std::move(sample));
         while (qsizetype(it->samples.size()) > samplesKept)
             it->samples.pop_front();
@@ -306,7 +316,30 @@ TickSample SimulatedService::sampleVersion(VersionState &version, double request
         below = upTo;
     }
     sample.bucketCounts.last() += remaining;
+
+    // Requests that failed at the balancer never reached the version, so they convert nothing.
+    sample.conversions.fill(0, version.behaviour.business.size());
+    if (reachable) {
+        qsizetype i = 0;
+        for (const double ratio : std::as_const(version.behaviour.business))
+            sample.conversions[i++]
+                = std::binomial_distribution<qint64>(sample.requests, ratio)(m_random);
+    }
     return sample;
+}
+
+void SimulatedService::sampleResources(VersionState &version, int ready, Duration length,
+                                       TickSample &sample)
+{
+    sample.readySeconds = ready * std::chrono::duration<double>(length).count();
+    const double busySeconds = double(sample.requests) * version.behaviour.cpuMsPerRequest / 1000.0;
+    const double noise = std::exp(std::normal_distribution<double>(0.0, 0.05)(m_random));
+    sample.cpuSeconds = (busySeconds + idleCoresPerInstance * sample.readySeconds) * noise;
+    // Pulled back toward the configured size, so it wanders by a percent or two, never away.
+    version.memoryDrift = std::clamp(0.8 * version.memoryDrift
+                                         + std::normal_distribution<double>(0.0, 0.01)(m_random),
+                                     -0.05, 0.05);
+    sample.memoryMb = version.behaviour.memoryMb * (1 + version.memoryDrift);
 }
 
 FleetSnapshot SimulatedService::fleet(TimePoint now) const
@@ -339,8 +372,11 @@ MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
         LatencyHistogram histogram;
         histogram.boundsMs = QList<double>(bounds.begin(), bounds.end());
         QList<qint64> counts(qsizetype(bounds.size()) + 1, 0);
+        QList<qint64> conversions(it->behaviour.business.size(), 0);
         qint64 requests = 0, errors = 0;
-        int covered = 0; // ticks inside the window: fewer than it holds just after start
+        double readySeconds = 0, cpuSeconds = 0;
+        double memoryMb = 0; // the latest in the window: memory is a level, not a rate
+        int covered = 0;     // ticks inside the window: fewer than it holds just after start
         for (auto sample = it->samples.crbegin(); sample != it->samples.crend(); ++sample) {
             if (sample->at <= now - window)
                 break;
@@ -349,8 +385,15 @@ MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
             errors += sample->errors;
             for (qsizetype i = 0; i < counts.size(); ++i)
                 counts[i] += sample->bucketCounts[i];
+            for (qsizetype i = 0; i < sample->conversions.size(); ++i)
+                conversions[i] += sample->conversions[i];
+            readySeconds += sample->readySeconds;
+            cpuSeconds += sample->cpuSeconds;
+            if (memoryMb == 0)
+                memoryMb = sample->memoryMb;
         }
-        if (requests == 0 && it->desired == 0 && readyCount(it.key()) == 0)
+        const int ready = readyCount(it.key());
+        if (requests == 0 && it->desired == 0 && ready == 0)
             continue;
         qint64 running = 0;
         for (qint64 count : counts)
@@ -366,6 +409,15 @@ MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
         if (requests > 0) {
             metrics.p50Ms = histogram.quantileMs(0.5);
             metrics.p99Ms = histogram.quantileMs(0.99);
+            qsizetype i = 0;
+            for (auto business = it->behaviour.business.cbegin();
+                 business != it->behaviour.business.cend(); ++business, ++i)
+                metrics.custom.insert(business.key(), double(conversions[i]) / double(requests));
+        }
+        // Per ready instance, as a gate compares them: a version with none has no figure, not 0.
+        if (ready > 0 && readySeconds > 0) {
+            metrics.custom.insert(QStringLiteral("cpu"), cpuSeconds / readySeconds);
+            metrics.custom.insert(QStringLiteral("memory"), memoryMb);
         }
         snapshot.versions.append(metrics);
     }
@@ -446,16 +498,50 @@ bool SimulatedService::crash(const QString &version, int instances, TimePoint no
     return crashed > 0;
 }
 
-void SimulatedService::overrideErrorRatio(const QString &version, double ratio, TimePoint until)
+bool SimulatedService::applyFault(const Fault &fault, TimePoint now)
 {
-    if (auto it = m_versions.find(version); it != m_versions.end())
-        it->errorOverride = std::make_pair(ratio, until);
+    auto version = m_versions.find(fault.version);
+    if (version == m_versions.end())
+        return false;
+    const TimePoint until = fault.duration ? now + *fault.duration : TimePoint::max();
+    switch (fault.kind) {
+    case Fault::Kind::Crash: return crash(fault.version, fault.instances, now);
+    case Fault::Kind::ErrorRate: version->errorOverride = std::make_pair(fault.value, until); break;
+    case Fault::Kind::ErrorFactor:
+        version->errorOverride
+            = std::make_pair(std::min(1.0, version->behaviour.errorRatio * fault.value), until);
+        break;
+    case Fault::Kind::Latency: version->latencyFactor = std::make_pair(fault.value, until); break;
+    }
+    return false;
 }
 
-void SimulatedService::multiplyLatency(const QString &version, double factor, TimePoint until)
+void SimulatedService::armFault(const Fault &fault)
 {
-    if (auto it = m_versions.find(version); it != m_versions.end())
-        it->latencyFactor = std::make_pair(factor, until);
+    Q_ASSERT(fault.fromWeightPercent);
+    if (!fault.fromWeightPercent) {
+        qWarning("simulated %s: the fault at line %d has no weight to wait for; dropped",
+                 qPrintable(key().id()), fault.line);
+        return;
+    }
+    m_armedFaults.append(fault);
+}
+
+bool SimulatedService::applyArmedFaults(TimePoint now)
+{
+    if (m_armedFaults.isEmpty())
+        return false;
+    const QMap<QString, double> shares = effectiveShares();
+    bool fleetChanged = false;
+    for (auto fault = m_armedFaults.begin(); fault != m_armedFaults.end();) {
+        if (shares.value(fault->version, 0.0) >= *fault->fromWeightPercent) {
+            fleetChanged |= applyFault(*fault, now);
+            fault = m_armedFaults.erase(fault);
+        } else {
+            ++fault;
+        }
+    }
+    return fleetChanged;
 }
 
 } // namespace sb::sim

@@ -20,6 +20,10 @@ struct TickSample {
     qint64 requests = 0;
     qint64 errors = 0;
     QList<qint64> bucketCounts; // per LatencyHistogram bound, plus +Inf; not cumulative
+    QList<qint64> conversions;  // per business metric of the version, in name order
+    double readySeconds = 0;    // ready instances times the tick's length
+    double cpuSeconds = 0;      // CPU time those instances used, idle time included
+    double memoryMb = 0;        // resident memory of one instance; 0 without a ready one
 };
 
 // One service in one environment: its instances' lifecycle, its router and its traffic, advanced
@@ -43,10 +47,10 @@ public:
     Result<TrafficSplit> switchTo(const QString &version);
     Result<Done> scale(const QString &version, int instances, TimePoint now);
 
-    // Faults. Each returns false when it could not apply (for example no ready instance).
-    bool crash(const QString &version, int instances, TimePoint now);
-    void overrideErrorRatio(const QString &version, double ratio, TimePoint until);
-    void multiplyLatency(const QString &version, double factor, TimePoint until);
+    // Starts a fault now; true when it changed the fleet.
+    bool applyFault(const Fault &fault, TimePoint now);
+    // Holds a fault with from_weight until a tick finds its version's weight there.
+    void armFault(const Fault &fault);
 
     const ServiceSettings &settings() const { return m_settings; }
     const ServiceKey &key() const { return m_settings.service; }
@@ -63,6 +67,7 @@ private:
         int desired = 0;
         std::optional<std::pair<double, TimePoint>> errorOverride; // ratio, until
         std::optional<std::pair<double, TimePoint>> latencyFactor; // factor, until
+        double memoryDrift = 0; // relative; wanders a little each tick, as resident memory does
         std::deque<TickSample> samples;
     };
 
@@ -73,9 +78,12 @@ private:
     QString newInstanceId();
     int readyCount(const QString &version) const;
     QMap<QString, double> effectiveShares() const;
+    bool crash(const QString &version, int instances, TimePoint now);
+    bool applyArmedFaults(TimePoint now);
     void serveTraffic(TimePoint now, Duration length);
     TickSample sampleVersion(VersionState &version, double requestRate, bool reachable,
                              TimePoint now, Duration length);
+    void sampleResources(VersionState &version, int ready, Duration length, TickSample &sample);
 
     ServiceSettings m_settings;
     std::mt19937_64 m_random;
@@ -87,6 +95,7 @@ private:
     std::optional<QMap<QString, double>> m_weights;
     QString m_activeVersion;
     QMap<QString, double> m_lastShares;
+    QList<Fault> m_armedFaults; // in the workspace's order, so simultaneous ones start in it
 };
 
 } // namespace sb::sim

@@ -46,7 +46,7 @@ SimulatorAdapter::~SimulatorAdapter()
 
 AdapterType SimulatorAdapter::adapterType()
 {
-    return AdapterType{
+    AdapterType type{
         QStringLiteral("simulator"),
         QStringLiteral("A simulated fleet with traffic and metrics, on the console's clock"),
         {Capability::Fleet, Capability::Traffic, Capability::Deploy, Capability::Metrics},
@@ -55,6 +55,8 @@ AdapterType SimulatorAdapter::adapterType()
                 spec.name, parseSimulatorSettings(spec, *context.workspace), context.clock);
         },
     };
+    type.simulated = true;
+    return type;
 }
 
 void SimulatorAdapter::start()
@@ -67,8 +69,13 @@ void SimulatorAdapter::start()
                                                        .arg(m_settings.seed));
     for (const ScriptStep &step : m_settings.script)
         m_timers.insert(m_clock->schedule(step.at, this, [this, step] { runStep(step); }));
-    for (const Fault &fault : m_settings.faults)
-        m_timers.insert(m_clock->schedule(fault.at, this, [this, fault] { injectFault(fault); }));
+    for (const Fault &fault : m_settings.faults) {
+        if (!fault.fromWeightPercent)
+            m_timers.insert(
+                m_clock->schedule(fault.at, this, [this, fault] { injectFault(fault); }));
+        else if (SimulatedService *service = find(fault.service))
+            service->armFault(fault);
+    }
     scheduleTick();
 }
 
@@ -111,21 +118,8 @@ void SimulatorAdapter::runStep(const ScriptStep &step)
 void SimulatorAdapter::injectFault(const Fault &fault)
 {
     SimulatedService *service = find(fault.service);
-    if (!service)
-        return;
-    const TimePoint now = m_clock->now();
-    switch (fault.kind) {
-    case Fault::Kind::Crash:
-        if (service->crash(fault.version, fault.instances, now))
-            Q_EMIT fleetChanged(fault.service);
-        break;
-    case Fault::Kind::ErrorRate:
-        service->overrideErrorRatio(fault.version, fault.value, now + fault.duration);
-        break;
-    case Fault::Kind::Latency:
-        service->multiplyLatency(fault.version, fault.value, now + fault.duration);
-        break;
-    }
+    if (service && service->applyFault(fault, m_clock->now()))
+        Q_EMIT fleetChanged(fault.service);
 }
 
 SimulatedService *SimulatorAdapter::find(const ServiceKey &service)

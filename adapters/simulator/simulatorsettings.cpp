@@ -1,6 +1,9 @@
 #include "simulatorsettings.h"
 
+#include "metricdefinition.h"
 #include "yamlreader.h"
+
+#include <QRegularExpression>
 
 #include <cmath>
 
@@ -15,8 +18,13 @@ const QStringList serviceTuningKeys = {
     QStringLiteral("drain"),
     QStringLiteral("replace_after"),
     QStringLiteral("failures_per_instance_hour"),
+    QStringLiteral("cpu_ms_per_request"),
+    QStringLiteral("memory_mb"),
     QStringLiteral("zones"),
 };
+
+constexpr double maxCpuMsPerRequest = 10'000;
+constexpr double maxMemoryMb = 1'048'576;
 
 // Reads the keys shared by `defaults:` and each service entry, on top of `base`.
 void readTuning(const YamlMap &map, ServiceSettings &settings)
@@ -29,6 +37,9 @@ void readTuning(const YamlMap &map, ServiceSettings &settings)
     settings.replaceAfter = map.duration("replace_after", settings.replaceAfter);
     settings.failuresPerInstanceHour
         = map.number("failures_per_instance_hour", settings.failuresPerInstanceHour, 0, 3600);
+    settings.cpuMsPerRequest
+        = map.number("cpu_ms_per_request", settings.cpuMsPerRequest, 0, maxCpuMsPerRequest);
+    settings.memoryMb = map.number("memory_mb", settings.memoryMb, 1, maxMemoryMb);
     if (map.has("zones")) {
         settings.zones = map.stringList("zones");
         if (settings.zones.isEmpty())
@@ -66,12 +77,59 @@ ServiceKey readServiceKey(const YamlMap &map, const Workspace &workspace, const 
     return key;
 }
 
-VersionSettings readVersion(const YAML::Node &node, const QString &file, const QString &service)
+// The version a service listed without `versions` runs.
+VersionSettings defaultVersion(const ServiceSettings &service)
+{
+    VersionSettings version;
+    version.version = QStringLiteral("1.0.0");
+    version.instances = 4;
+    version.cpuMsPerRequest = service.cpuMsPerRequest;
+    version.memoryMb = service.memoryMb;
+    return version;
+}
+
+QMap<QString, double> readBusiness(const YamlMap &version)
+{
+    QMap<QString, double> business;
+    if (!version.has("business"))
+        return business;
+    const YAML::Node node = version.node("business");
+    if (!node.IsMap())
+        failAt(version.file(), node,
+               QStringLiteral("business must map metric names to ratios of requests, like "
+                              "{orders_per_request: 3.1%}"));
+    QStringList names;
+    for (auto it = node.begin(); it != node.end(); ++it)
+        names.append(QString::fromStdString(it->first.Scalar()));
+    const YamlMap map(node, version.file(), QStringLiteral("business"), names);
+    // Gates name these metrics, so they follow the syntax of metric names.
+    static const QRegularExpression validName(QStringLiteral("^[a-z][a-z0-9_]*$"));
+    for (auto it = node.begin(); it != node.end(); ++it) {
+        const QString name = QString::fromStdString(it->first.Scalar());
+        if (!validName.match(name).hasMatch())
+            failAt(version.file(), it->first,
+                   QStringLiteral("business metric name %1 is not valid: use lower-case letters, "
+                                  "digits and '_', starting with a letter, like orders_per_request")
+                       .arg(quotedValue(name)));
+        if (const MetricDefinition *builtIn = findMetric(builtInMetrics(), name))
+            failAt(version.file(), it->first,
+                   QStringLiteral("business metric '%1' would hide the built-in metric \"%2\"; "
+                                  "give it another name")
+                       .arg(name, builtIn->title));
+        business.insert(name, map.ratio(name.toStdString().c_str(), 0));
+    }
+    return business;
+}
+
+VersionSettings readVersion(const YAML::Node &node, const QString &file,
+                            const ServiceSettings &service)
 {
     const YamlMap map(
-        node, file, QStringLiteral("a version of simulated service '%1'").arg(service),
+        node, file, QStringLiteral("a version of simulated service '%1'").arg(service.service.id()),
         {QStringLiteral("version"), QStringLiteral("instances"), QStringLiteral("weight"),
-         QStringLiteral("error_rate"), QStringLiteral("p50_ms"), QStringLiteral("p99_ms")});
+         QStringLiteral("error_rate"), QStringLiteral("p50_ms"), QStringLiteral("p99_ms"),
+         QStringLiteral("cpu_ms_per_request"), QStringLiteral("memory_mb"),
+         QStringLiteral("business")});
     VersionSettings version;
     version.version = map.requiredString("version");
     version.instances = map.integer("instances", 0, 0, 1000);
@@ -85,6 +143,10 @@ VersionSettings readVersion(const YAML::Node &node, const QString &file, const Q
                QStringLiteral("p99_ms %1 must be above p50_ms %2")
                    .arg(version.p99Ms)
                    .arg(version.p50Ms));
+    version.cpuMsPerRequest
+        = map.number("cpu_ms_per_request", service.cpuMsPerRequest, 0, maxCpuMsPerRequest);
+    version.memoryMb = map.number("memory_mb", service.memoryMb, 1, maxMemoryMb);
+    version.business = readBusiness(map);
     return version;
 }
 
@@ -152,7 +214,6 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
 
     ServiceSettings defaults;
     defaults.zones = {QStringLiteral("zone-a"), QStringLiteral("zone-b"), QStringLiteral("zone-c")};
-    defaults.versions = {VersionSettings{QStringLiteral("1.0.0"), 4, std::nullopt, 0.001, 40, 200}};
 
     YAML::Node servicesNode, scriptNode, faultsNode;
     if (spec.settings.IsDefined() && !spec.settings.IsNull()) {
@@ -195,7 +256,7 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
                             QStringLiteral("versions of '%1'").arg(service.service.id()));
             service.versions.clear();
             for (const YAML::Node &versionNode : map.node("versions")) {
-                VersionSettings version = readVersion(versionNode, file, service.service.id());
+                VersionSettings version = readVersion(versionNode, file, service);
                 if (findVersion(service, version.version))
                     failAt(file, versionNode,
                            QStringLiteral("version '%1' is listed twice").arg(version.version));
@@ -204,6 +265,8 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
             if (service.versions.isEmpty())
                 failAt(file, map.node("versions"),
                        QStringLiteral("'%1' needs at least one version").arg(service.service.id()));
+        } else {
+            service.versions = {defaultVersion(service)};
         }
         checkWeights(service, node, file);
         service.activeVersion = map.string("active", QString());
@@ -222,6 +285,7 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
         if (bound && !settings.find(service.key)) {
             ServiceSettings fallback = defaults;
             fallback.service = service.key;
+            fallback.versions = {defaultVersion(fallback)};
             settings.services.append(fallback);
         }
     }
@@ -279,14 +343,27 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
 
     requireSequence(file, faultsNode, QStringLiteral("faults of simulator '%1'").arg(spec.name));
     for (const YAML::Node &node : faultsNode) {
-        const YamlMap map(
-            node, file, QStringLiteral("a fault"),
-            {QStringLiteral("at"), QStringLiteral("service"), QStringLiteral("environment"),
-             QStringLiteral("version"), QStringLiteral("kind"), QStringLiteral("instances"),
-             QStringLiteral("error_rate"), QStringLiteral("factor"), QStringLiteral("duration")});
+        const YamlMap map(node, file, QStringLiteral("a fault"),
+                          {QStringLiteral("at"), QStringLiteral("from_weight"),
+                           QStringLiteral("service"), QStringLiteral("environment"),
+                           QStringLiteral("version"), QStringLiteral("kind"),
+                           QStringLiteral("instances"), QStringLiteral("error_rate"),
+                           QStringLiteral("factor"), QStringLiteral("duration")});
         Fault fault;
         fault.line = int(node.Mark().line) + 1;
+        if (map.has("at") == map.has("from_weight"))
+            failAt(file, map.has("at") ? map.keyNode("from_weight") : node,
+                   QStringLiteral("a fault begins either at a time (at: 2m) or when its version's "
+                                  "traffic weight reaches a percentage (from_weight: 5); give "
+                                  "exactly one of them"));
         fault.at = map.duration("at", Duration(0));
+        if (map.has("from_weight")) {
+            fault.fromWeightPercent = map.number("from_weight", 0, 0, 100);
+            if (*fault.fromWeightPercent == 0)
+                failAt(file, map.node("from_weight"),
+                       QStringLiteral("from_weight 0 would begin the fault before the version "
+                                      "gets any traffic; give a percentage above 0, or use at"));
+        }
         fault.service = readServiceKey(map, workspace, spec.name);
         fault.version = map.requiredString("version");
         requireDeclaredVersion(settings, fault.service, fault.version, map, "version");
@@ -298,15 +375,29 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
             fault.kind = Fault::Kind::Crash;
             fault.instances = map.integer("instances", 1, 1, 1000);
         } else if (kind == QLatin1String("error_rate")) {
-            fault.kind = Fault::Kind::ErrorRate;
-            if (!map.has("error_rate"))
-                failAt(file, node, QStringLiteral("an error_rate fault needs error_rate, like 8%"));
-            fault.value = map.ratio("error_rate", 0);
-            fault.duration = map.duration("duration", std::chrono::minutes(2), Duration(1));
+            if (map.has("error_rate") == map.has("factor"))
+                failAt(file, map.has("error_rate") ? map.keyNode("factor") : node,
+                       QStringLiteral("an error_rate fault needs exactly one of error_rate (the "
+                                      "ratio to fail, like 8%) or factor (times the version's own "
+                                      "error_rate, like 3)"));
+            if (map.has("factor")) {
+                fault.kind = Fault::Kind::ErrorFactor;
+                fault.value = map.number("factor", 1, 0, 1000);
+            } else {
+                fault.kind = Fault::Kind::ErrorRate;
+                fault.value = map.ratio("error_rate", 0);
+            }
         } else {
             fault.kind = Fault::Kind::Latency;
             fault.value = map.number("factor", 3, 0.01, 1000);
-            fault.duration = map.duration("duration", std::chrono::minutes(2), Duration(1));
+        }
+        if (fault.kind != Fault::Kind::Crash) {
+            // A fault that waits for a traffic stage marks a regressed version, which stays
+            // regressed; one at a fixed time is an incident that passes.
+            if (map.has("duration"))
+                fault.duration = map.duration("duration", Duration(0), Duration(1));
+            else if (!fault.fromWeightPercent)
+                fault.duration = std::chrono::minutes(2);
         }
         settings.faults.append(fault);
     }

@@ -9,6 +9,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <optional>
+
 namespace sb::sim {
 
 struct VersionSettings {
@@ -18,6 +20,10 @@ struct VersionSettings {
     double errorRatio = 0.001;
     double p50Ms = 40;
     double p99Ms = 200;
+    double cpuMsPerRequest = 6;
+    double memoryMb = 256;
+    // Business metric name -> the ratio of requests that convert, e.g. orders_per_request.
+    QMap<QString, double> business;
 };
 
 struct ServiceSettings {
@@ -28,6 +34,9 @@ struct ServiceSettings {
     Duration drain{std::chrono::seconds(15)};
     Duration replaceAfter{std::chrono::seconds(30)};
     double failuresPerInstanceHour = 0;
+    // What a version costs unless it says otherwise.
+    double cpuMsPerRequest = 6;
+    double memoryMb = 256;
     QStringList zones;
     QList<VersionSettings> versions;
     QString activeVersion; // blue-green: the colour the router points at
@@ -47,17 +56,20 @@ struct ScriptStep {
 
 struct Fault {
     enum class Kind {
-        Crash,     // `instances` ready instances of `version` fail
-        ErrorRate, // `version`'s error ratio becomes `value` for `duration`
-        Latency,   // `version`'s latency is multiplied by `value` for `duration`
+        Crash,       // `instances` ready instances of `version` fail
+        ErrorRate,   // `version`'s error ratio becomes `value` for `duration`
+        ErrorFactor, // `version`'s configured error ratio is multiplied by `value` for `duration`
+        Latency,     // `version`'s latency is multiplied by `value` for `duration`
     };
     Duration at{0};
+    // Instead of `at`: the fault begins the first time the version's weight reaches this percent.
+    std::optional<double> fromWeightPercent;
     ServiceKey service;
     QString version;
     Kind kind = Kind::Crash;
     int instances = 1;
     double value = 0;
-    Duration duration{0};
+    std::optional<Duration> duration; // unset: until the end of the run
     int line = 0;
 };
 
