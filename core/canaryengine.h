@@ -1,0 +1,156 @@
+#pragma once
+
+#include "canaryplan.h"
+#include "fleet.h"
+#include "gate.h"
+#include "releaseevent.h"
+#include "result.h"
+
+#include <QList>
+#include <QMap>
+#include <QString>
+
+#include <optional>
+
+namespace sb {
+
+// A gate's progress within the current stage.
+struct GateState {
+    QString gate;
+    int measurements = 0;
+    int failures = 0;
+    std::optional<Measurement> last;
+
+    friend bool operator==(const GateState &, const GateState &) = default;
+};
+
+// What the release last asked a backend for, so it asks once and retries only after a while.
+struct Request {
+    double target = 0;
+    TimePoint at;
+    bool failed = false;
+
+    friend bool operator==(const Request &, const Request &) = default;
+};
+
+// The progress of one canary release. Everything else (its phase, the weight it wants, the time
+// left to bake) is derived from this, the plan and the observations.
+struct CanaryStatus {
+    QString id;
+    ServiceKey service;
+    QString stableVersion;
+    QString canaryVersion;
+    int replicas = 0; // the stable version's size when the release started
+    TimePoint startedAt;
+    QString startedBy;
+
+    int stage = 0;
+    TimePoint stageStartedAt;
+    std::optional<TimePoint> bakeStartedAt; // when the stage's weight was first observed
+    Duration pausedDuringBake{0};           // bake time that does not count
+    std::optional<TimePoint> pausedAt;
+    QList<GateState> gates; // the current stage's gates, in plan order
+    // Why the stage last announced it could not advance, so a hold is announced once.
+    QString holdReason;
+
+    bool aborted = false;
+    QString abortReason;
+    std::optional<TimePoint> endedAt; // succeeded, or rolled back after an abort
+
+    std::optional<Request> weightRequest;
+    std::optional<Request> canaryScaleRequest;
+    std::optional<Request> stableScaleRequest;
+
+    bool finished() const { return endedAt.has_value(); }
+    bool succeeded() const { return endedAt && !aborted; }
+    friend bool operator==(const CanaryStatus &, const CanaryStatus &) = default;
+};
+
+// Something the engine wants a backend to do. Both verbs set a target, so doing one twice is
+// harmless.
+struct ReleaseAction {
+    enum class Kind { SetWeights, Scale };
+    Kind kind = Kind::SetWeights;
+    QMap<QString, double> weights; // SetWeights: percent per version, adding up to 100
+    QString version;               // Scale
+    int instances = 0;             // Scale
+
+    QString describe() const; // "set weights 2.3.1 95 %, 2.4.0 5 %", "scale 2.4.0 to 2 instances"
+    friend bool operator==(const ReleaseAction &, const ReleaseAction &) = default;
+};
+
+// What to do now, the status after doing it, and why, in a sentence for the panel.
+struct CanaryDecision {
+    CanaryStatus status;
+    QList<ReleaseAction> actions;
+    QList<ReleaseEvent> events;
+    QString reason;
+    // When to decide again if no observation changes before then.
+    std::optional<TimePoint> wakeAt;
+};
+
+enum class CanaryPhase {
+    Scaling,  // bringing up the stage's canary instances
+    Shifting, // the weight is asked for but not yet observed on the router
+    Baking,   // at the stage's weight, gates measuring
+    Holding,  // bake over; waiting for gates to pass or for an approval
+    Paused,
+    Completing, // at the final stage: canary to full size, all traffic, stable scaled down
+    Succeeded,
+    Aborting, // weight back to 0 and the canary scaled down
+    Aborted,
+};
+QString toString(CanaryPhase phase); // "scaling", "baking", ...
+
+// The rules, as pure functions. `observed` is what the console knows of the service now; the
+// same inputs always give the same decision, and deciding again on its status at the same time
+// asks for nothing new.
+namespace canary {
+
+inline constexpr Duration retryAfter = std::chrono::seconds(30);
+
+// Starts a release of `version` from the version serving traffic now. Refused, with the reason,
+// when there is no single stable version, the version is already the stable one, or the plan is
+// unsound.
+Result<CanaryDecision, QString> start(const CanaryPlan &plan, const ServiceStatus &observed,
+                                      const QString &version, const QString &actor,
+                                      const QString &reason, TimePoint now);
+
+CanaryDecision decide(const CanaryPlan &plan, const CanaryStatus &status,
+                      const ServiceStatus &observed, TimePoint now);
+
+enum class Command { Promote, PromoteFully, Pause, Resume, Abort, Retry };
+QString toString(Command command); // "promote", "promote fully", ...
+
+// Whether `command` applies now, and if not, why; the panel enables its buttons from this.
+QString refusal(const CanaryPlan &plan, const CanaryStatus &status, Command command);
+
+// An operator's command. Promote and PromoteFully require a reason. Refused with the reason when
+// it does not apply (promote on a finished release, resume when not paused, ...).
+Result<CanaryDecision, QString> command(const CanaryPlan &plan, const CanaryStatus &status,
+                                        Command command, const QString &actor,
+                                        const QString &reason, const ServiceStatus &observed,
+                                        TimePoint now);
+
+// A backend refused or did not answer `action`: recorded so the action is retried after
+// retryAfter, or, when the refusal is permanent (Error::Kind::Invalid or Unsupported), the
+// release is aborted with the backend's message.
+CanaryDecision actionFailed(const CanaryPlan &plan, const CanaryStatus &status,
+                            const ReleaseAction &action, const Error &error,
+                            const ServiceStatus &observed, TimePoint now);
+
+// Derived facts.
+CanaryPhase phase(const CanaryPlan &plan, const CanaryStatus &status, const ServiceStatus &observed,
+                  TimePoint now);
+// The weight the router should have now.
+double desiredWeight(const CanaryPlan &plan, const CanaryStatus &status);
+// Bake time left in the current stage; none before the bake starts.
+std::optional<Duration> bakeRemaining(const CanaryPlan &plan, const CanaryStatus &status,
+                                      TimePoint now);
+
+} // namespace canary
+
+QDebug operator<<(QDebug debug, const CanaryStatus &status);
+QDebug operator<<(QDebug debug, const ReleaseAction &action);
+
+} // namespace sb

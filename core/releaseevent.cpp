@@ -1,0 +1,41 @@
+#include "releaseevent.h"
+
+namespace sb {
+
+QString toString(ReleaseEvent::Kind kind)
+{
+    using Kind = ReleaseEvent::Kind;
+    switch (kind) {
+    case Kind::Started: return QStringLiteral("started");
+    case Kind::StageStarted: return QStringLiteral("stage-started");
+    case Kind::WeightSet: return QStringLiteral("weight-set");
+    case Kind::GateMeasured: return QStringLiteral("gate-measured");
+    case Kind::Held: return QStringLiteral("held");
+    case Kind::Promoted: return QStringLiteral("promoted");
+    case Kind::PromotedFully: return QStringLiteral("promoted-fully");
+    case Kind::Paused: return QStringLiteral("paused");
+    case Kind::Resumed: return QStringLiteral("resumed");
+    case Kind::Aborted: return QStringLiteral("aborted");
+    case Kind::RolledBack: return QStringLiteral("rolled-back");
+    case Kind::Retried: return QStringLiteral("retried");
+    case Kind::Succeeded: return QStringLiteral("succeeded");
+    case Kind::ActionFailed: return QStringLiteral("action-failed");
+    }
+    return {};
+}
+
+QDebug operator<<(QDebug debug, const ReleaseEvent &event)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace() << "ReleaseEvent(" << formatUtc(event.at) << ' ' << event.actor << ' '
+                    << event.service.id() << ' ' << toString(event.kind);
+    if (event.stage >= 0)
+        debug << " stage " << event.stage + 1;
+    debug << ": " << event.reason;
+    if (!event.values.isEmpty())
+        debug << ' ' << event.values;
+    debug << ')';
+    return debug;
+}
+
+} // namespace sb
