@@ -40,4 +40,13 @@ const ServiceSpec *Workspace::service(const ServiceKey &key) const
     return nullptr;
 }
 
+const CanaryPlan *Workspace::plan(const QString &name) const
+{
+    for (const CanaryPlan &plan : plans) {
+        if (plan.name == name)
+            return &plan;
+    }
+    return nullptr;
+}
+
 } // namespace sb

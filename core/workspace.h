@@ -1,7 +1,9 @@
 #pragma once
 
+#include "canaryplan.h"
 #include "diagnostic.h"
 #include "fleet.h"
+#include "metricdefinition.h"
 
 #include <QHashFunctions>
 #include <QList>
@@ -40,6 +42,17 @@ struct ServiceSpec {
     QString description;
     // Which adapter (by name) serves each capability; a capability may be left unbound.
     QMap<Capability, QString> bindings;
+    QString plan; // canary services: the plan a release uses unless another is chosen
+    int line = 0;
+};
+
+// A release the console starts by itself, `at` after the workspace opens: for demos and
+// rehearsals, so it is accepted only for services whose adapters are all simulated.
+struct ScheduledRelease {
+    ServiceKey service;
+    QString version;
+    QString plan;
+    Duration at{0};
     int line = 0;
 };
 
@@ -50,9 +63,16 @@ struct Workspace {
     QStringList environments;
     QList<AdapterSpec> adapters;
     QList<ServiceSpec> services;
+    // Built-in metrics, gates and the playbook plan, with the file's own added or overriding
+    // them by name.
+    QList<MetricDefinition> metrics;
+    QList<GateSpec> gates;
+    QList<CanaryPlan> plans;
+    QList<ScheduledRelease> releases;
 
     const AdapterSpec *adapter(const QString &name) const;
     const ServiceSpec *service(const ServiceKey &key) const;
+    const CanaryPlan *plan(const QString &name) const;
 };
 
 } // namespace sb

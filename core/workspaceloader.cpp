@@ -1,6 +1,7 @@
 #include "workspaceloader.h"
 
 #include "adapterregistry.h"
+#include "planreader.h"
 #include "yamlreader.h"
 
 #include <QFile>
@@ -24,12 +25,18 @@ using NodeType = YAML::NodeType;
 constexpr qint64 maxFileBytes = 8 * 1024 * 1024;
 
 const QStringList topLevelKeys{QStringLiteral("workspace"), QStringLiteral("environments"),
-                               QStringLiteral("adapters"), QStringLiteral("services")};
+                               QStringLiteral("adapters"),  QStringLiteral("services"),
+                               QStringLiteral("metrics"),   QStringLiteral("gates"),
+                               QStringLiteral("plans"),     QStringLiteral("releases")};
 const QStringList adapterKeys{QStringLiteral("name"), QStringLiteral("type"),
                               QStringLiteral("settings")};
 const QStringList serviceKeys{QStringLiteral("name"),     QStringLiteral("environment"),
                               QStringLiteral("strategy"), QStringLiteral("description"),
-                              QStringLiteral("adapter"),  QStringLiteral("adapters")};
+                              QStringLiteral("adapter"),  QStringLiteral("adapters"),
+                              QStringLiteral("plan")};
+const QStringList releaseKeys{QStringLiteral("service"), QStringLiteral("environment"),
+                              QStringLiteral("version"), QStringLiteral("plan"),
+                              QStringLiteral("at")};
 
 QStringList strategyNames()
 {
@@ -104,7 +111,10 @@ public:
         m_workspace.name = name.isEmpty() ? QFileInfo(m_file).completeBaseName() : name;
         readEnvironments(top);
         readAdapters(top);
+        // Services name plans, so plans come first.
+        readReleaseSections(top, m_workspace);
         readServices(top);
+        readReleases(top);
         return std::move(m_workspace);
     }
 
@@ -275,7 +285,111 @@ private:
                 map.choice("strategy", strategyNames(), toString(Strategy::None)));
             spec.description = map.string("description", QString());
             readBindings(map, spec);
+            readPlan(map, what, spec);
             m_workspace.services.append(spec);
+        }
+    }
+
+    QStringList planNames() const
+    {
+        QStringList names;
+        for (const CanaryPlan &plan : std::as_const(m_workspace.plans))
+            names.append(plan.name);
+        return names;
+    }
+
+    // A plan named at `at` must exist; `subject` says who names it.
+    void requirePlan(const QString &plan, const QString &subject, const YAML::Node &at) const
+    {
+        if (m_workspace.plan(plan))
+            return;
+        QString message
+            = QStringLiteral("%1 plan %2, which is not defined").arg(subject, quotedValue(plan));
+        const QString nearest = nearestWord(plan, planNames());
+        if (!nearest.isEmpty())
+            message += QStringLiteral(" (did you mean '%1'?)").arg(nearest);
+        message
+            += QStringLiteral("; defined plans: %1").arg(planNames().join(QStringLiteral(", ")));
+        failAt(m_file, at, message);
+    }
+
+    void readPlan(const YamlMap &map, const QString &what, ServiceSpec &spec) const
+    {
+        const QString plan = map.string("plan", QString()).trimmed();
+        if (spec.strategy != Strategy::Canary) {
+            if (!plan.isEmpty()) {
+                failAt(m_file, map.node("plan"),
+                       QStringLiteral("%1 names a plan, but plans are for canary releases and its "
+                                      "strategy is '%2'; remove 'plan' or set 'strategy: canary'")
+                           .arg(what, toString(spec.strategy)));
+            }
+            return;
+        }
+        spec.plan = plan.isEmpty() ? playbookPlanName : plan;
+        requirePlan(spec.plan, what + QStringLiteral(" uses"), map.node("plan"));
+    }
+
+    void readReleases(const YamlMap &top)
+    {
+        const YAML::Node list = top.node("releases");
+        requireSequence(m_file, list, QStringLiteral("releases"));
+        if (nodeType(list) != NodeType::Sequence)
+            return;
+        int index = 0;
+        for (const YAML::Node &entry : list) {
+            const YamlMap map(entry, m_file, QStringLiteral("release #%1").arg(++index),
+                              releaseKeys);
+            ScheduledRelease release;
+            release.line = lineOf(entry);
+            release.service.name = map.requiredString("service");
+            release.service.environment = map.requiredString("environment");
+            const ServiceSpec *service = m_workspace.service(release.service);
+            if (!service) {
+                failAt(m_file, map.node("service"),
+                       QStringLiteral("%1 names service '%2' in %3, which is not defined under "
+                                      "'services'")
+                           .arg(map.what(), release.service.name, release.service.environment));
+            }
+            const QString subject
+                = QStringLiteral("%1 of '%2' (%3)")
+                      .arg(map.what(), release.service.name, release.service.environment);
+            if (service->strategy != Strategy::Canary) {
+                failAt(m_file, map.node("service"),
+                       QStringLiteral("%1: only canary releases can be scheduled, and this "
+                                      "service's strategy is '%2'")
+                           .arg(subject, toString(service->strategy)));
+            }
+            release.version = map.requiredString("version").trimmed();
+            release.plan = map.string("plan", service->plan).trimmed();
+            requirePlan(release.plan, subject + QStringLiteral(" uses"), map.node("plan"));
+            release.at = map.duration("at", Duration(0));
+
+            QStringList missing;
+            for (Capability needed :
+                 {Capability::Traffic, Capability::Deploy, Capability::Metrics}) {
+                if (!service->bindings.contains(needed))
+                    missing.append(toString(needed));
+            }
+            if (!missing.isEmpty()) {
+                failAt(m_file, entry,
+                       QStringLiteral("%1: a canary needs traffic, deploy and metrics adapters, "
+                                      "and the service has no %2 adapter")
+                           .arg(subject, missing.join(QStringLiteral(" or "))));
+            }
+            for (const QString &adapterName : service->bindings) {
+                const AdapterSpec *adapter = m_workspace.adapter(adapterName);
+                const AdapterType *type = m_registry.find(adapter->type);
+                if (!type || !type->simulated) {
+                    failAt(m_file, entry,
+                           QStringLiteral("%1: releases listed in the workspace start by "
+                                          "themselves when it opens, so they are only for "
+                                          "simulated services, and this service uses adapter "
+                                          "'%2' of type '%3'; start the release from the "
+                                          "console instead")
+                               .arg(subject, adapter->name, adapter->type));
+                }
+            }
+            m_workspace.releases.append(release);
         }
     }
 

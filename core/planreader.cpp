@@ -1,0 +1,402 @@
+#include "planreader.h"
+
+#include "argorollout.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QRegularExpression>
+#include <QSet>
+
+namespace sb {
+
+namespace {
+
+using NodeType = YAML::NodeType;
+
+const QStringList metricKeys{QStringLiteral("name"), QStringLiteral("title"),
+                             QStringLiteral("unit"), QStringLiteral("better"),
+                             QStringLiteral("group")};
+const QStringList gateKeys{QStringLiteral("name"),          QStringLiteral("metric"),
+                           QStringLiteral("bound"),         QStringLiteral("min_requests"),
+                           QStringLiteral("failure_limit"), QStringLiteral("interval")};
+const QStringList planKeys{QStringLiteral("name"), QStringLiteral("stages"),
+                           QStringLiteral("argo_rollout"), QStringLiteral("analysis_gates"),
+                           QStringLiteral("gates")};
+const QStringList stageKeys{QStringLiteral("weight"), QStringLiteral("bake"),
+                            QStringLiteral("gates"), QStringLiteral("approval")};
+
+QString entryName(const YAML::Node &entry)
+{
+    if (nodeType(entry) != NodeType::Map)
+        return {};
+    for (auto it = entry.begin(); it != entry.end(); ++it) {
+        if (nodeType(it->first) == NodeType::Scalar && it->first.Scalar() == "name"
+            && nodeType(it->second) == NodeType::Scalar)
+            return QString::fromStdString(it->second.Scalar());
+    }
+    return {};
+}
+
+QString describeEntry(const char *kind, const YAML::Node &entry, int index)
+{
+    const QString name = entryName(entry);
+    return name.isEmpty() ? QStringLiteral("%1 #%2").arg(QLatin1StringView(kind)).arg(index)
+                          : QStringLiteral("%1 %2").arg(QLatin1StringView(kind), quotedValue(name));
+}
+
+QString names(const auto &items)
+{
+    QStringList list;
+    for (const auto &item : items)
+        list.append(item.name);
+    return list.join(QStringLiteral(", "));
+}
+
+// "gate 'eror-rate', which is not defined (did you mean 'error-rate'?); defined: a, b"
+QString unknownName(const QString &what, const QString &name, const QStringList &known)
+{
+    QString message = QStringLiteral("%1 %2, which is not defined").arg(what, quotedValue(name));
+    const QString nearest = nearestWord(name, known);
+    if (!nearest.isEmpty())
+        message += QStringLiteral(" (did you mean '%1'?)").arg(nearest);
+    message += QStringLiteral("; defined: %1").arg(known.join(QStringLiteral(", ")));
+    return message;
+}
+
+class SectionReader
+{
+public:
+    SectionReader(const YamlMap &top, Workspace &workspace)
+        : m_top(top)
+        , m_file(top.file())
+        , m_workspace(workspace)
+    {}
+
+    void read()
+    {
+        m_workspace.metrics = builtInMetrics();
+        readMetrics();
+        m_workspace.gates = builtInGates();
+        readGates();
+        m_workspace.plans = {playbookPlan(m_workspace.gates)};
+        readPlans();
+    }
+
+private:
+    void requireName(const YamlMap &map, const QString &name, const QRegularExpression &pattern,
+                     const QString &rule) const
+    {
+        if (!pattern.match(name).hasMatch()) {
+            failAt(m_file, map.node("name"),
+                   QStringLiteral("%1 name %2 is not valid: %3")
+                       .arg(map.what(), quotedValue(name), rule));
+        }
+    }
+
+    void readMetrics()
+    {
+        const YAML::Node list = m_top.node("metrics");
+        requireSequence(m_file, list, QStringLiteral("metrics"));
+        if (nodeType(list) != NodeType::Sequence)
+            return;
+        static const QRegularExpression valid(QStringLiteral("^[a-z][a-z0-9_]*$"));
+        int index = 0;
+        for (const YAML::Node &entry : list) {
+            const YamlMap map(entry, m_file, describeEntry("metric", entry, ++index), metricKeys);
+            MetricDefinition metric;
+            metric.name = map.requiredString("name");
+            requireName(map, metric.name, valid,
+                        QStringLiteral("use lower-case letters, digits and '_', starting with a "
+                                       "letter, as in 'orders_per_request'"));
+            if (const MetricDefinition *known = findMetric(m_workspace.metrics, metric.name)) {
+                failAt(m_file, map.node("name"),
+                       known->builtIn
+                           ? QStringLiteral("metric '%1' is built in; gates can use it as it is")
+                                 .arg(metric.name)
+                           : QStringLiteral("metric '%1' is declared twice").arg(metric.name));
+            }
+            metric.title = map.string("title", metric.name).trimmed();
+            QStringList units;
+            for (MetricUnit unit :
+                 {MetricUnit::Ratio, MetricUnit::Milliseconds, MetricUnit::PerSecond,
+                  MetricUnit::Cores, MetricUnit::Megabytes, MetricUnit::Number})
+                units.append(toString(unit));
+            metric.unit
+                = *metricUnitFromString(map.choice("unit", units, toString(MetricUnit::Number)));
+            metric.higherIsBetter
+                = map.choice("better", {QStringLiteral("lower"), QStringLiteral("higher")},
+                             QStringLiteral("lower"))
+                  == QLatin1StringView("higher");
+            metric.group = *metricGroupFromString(map.choice(
+                "group",
+                {QStringLiteral("health"), QStringLiteral("business"), QStringLiteral("resources")},
+                QStringLiteral("business")));
+            m_workspace.metrics.append(metric);
+        }
+    }
+
+    void readGates()
+    {
+        const YAML::Node list = m_top.node("gates");
+        requireSequence(m_file, list, QStringLiteral("gates"));
+        if (nodeType(list) != NodeType::Sequence)
+            return;
+        static const QRegularExpression valid(QStringLiteral("^[a-z0-9][a-z0-9-]*$"));
+        QSet<QString> defined;
+        int index = 0;
+        for (const YAML::Node &entry : list) {
+            const YamlMap map(entry, m_file, describeEntry("gate", entry, ++index), gateKeys);
+            GateSpec gate;
+            gate.name = map.requiredString("name");
+            requireName(map, gate.name, valid,
+                        QStringLiteral("use lower-case letters, digits and '-', as in "
+                                       "'error-rate'"));
+            if (defined.contains(gate.name)) {
+                failAt(m_file, map.node("name"),
+                       QStringLiteral("gate '%1' is defined twice; give each gate its own name")
+                           .arg(gate.name));
+            }
+            defined.insert(gate.name);
+
+            const QString metricName = map.requiredString("metric");
+            const MetricDefinition *metric = findMetric(m_workspace.metrics, metricName);
+            if (!metric) {
+                QStringList known;
+                for (const MetricDefinition &m : std::as_const(m_workspace.metrics))
+                    known.append(m.name);
+                failAt(
+                    m_file, map.node("metric"),
+                    QStringLiteral("%1 measures %2; declare it under 'metrics:' if your "
+                                   "metrics adapter reports it")
+                        .arg(map.what(), unknownName(QStringLiteral("metric"), metricName, known)));
+            }
+            gate.metric = *metric;
+            gate.bound = readBound(map, gate.metric);
+            gate.minRequests = map.integer("min_requests", 100, 0, 1'000'000'000);
+            gate.failureLimit = map.integer("failure_limit", 3, 1, 1000);
+            gate.interval
+                = map.duration("interval", std::chrono::minutes(1), std::chrono::seconds(1));
+            gate.origin = QStringLiteral("%1:%2")
+                              .arg(QFileInfo(m_file).fileName())
+                              .arg(entry.Mark().line + 1);
+
+            auto existing = std::find_if(m_workspace.gates.begin(), m_workspace.gates.end(),
+                                         [&](const GateSpec &g) { return g.name == gate.name; });
+            if (existing != m_workspace.gates.end())
+                *existing = gate; // the workspace's own version of a built-in gate
+            else
+                m_workspace.gates.append(gate);
+        }
+    }
+
+    GateBound readBound(const YamlMap &map, const MetricDefinition &metric) const
+    {
+        const QString text = map.requiredString("bound");
+        const auto parsed = parseGateBound(text, metric.unit);
+        if (const auto *bound = std::get_if<GateBound>(&parsed))
+            return *bound;
+        const BoundError &error = std::get<BoundError>(parsed);
+        const YAML::Node node = map.node("bound");
+        YAML::Mark mark = node.Mark();
+        // Point into the text: past the opening quote of a quoted scalar, which yaml-cpp tags "!".
+        mark.column += int(error.offset) + (node.Tag() == "!" ? 1 : 0);
+        throw DiagnosticError(
+            diagnosticAtMark(m_file, mark,
+                             QStringLiteral("bound %1 of %2 (%3): %4")
+                                 .arg(quotedValue(text), map.what(), metric.name, error.message)));
+    }
+
+    void readPlans()
+    {
+        const YAML::Node list = m_top.node("plans");
+        requireSequence(m_file, list, QStringLiteral("plans"));
+        if (nodeType(list) != NodeType::Sequence)
+            return;
+        static const QRegularExpression valid(QStringLiteral("^[a-z0-9][a-z0-9-]*$"));
+        QSet<QString> defined;
+        int index = 0;
+        for (const YAML::Node &entry : list) {
+            const YamlMap map(entry, m_file, describeEntry("plan", entry, ++index), planKeys);
+            const QString name = map.requiredString("name");
+            requireName(map, name, valid,
+                        QStringLiteral("use lower-case letters, digits and '-', as in "
+                                       "'quick-canary'"));
+            if (defined.contains(name)) {
+                failAt(m_file, map.node("name"),
+                       QStringLiteral("plan '%1' is defined twice; give each plan its own name")
+                           .arg(name));
+            }
+            defined.insert(name);
+
+            const bool steps = map.has("stages");
+            const bool argo = map.has("argo_rollout");
+            if (steps == argo) {
+                failAt(m_file, steps ? map.keyNode("argo_rollout") : entry,
+                       QStringLiteral("%1 needs exactly one of 'stages' (its own stages) and "
+                                      "'argo_rollout' (a Rollout manifest to import)")
+                           .arg(map.what()));
+            }
+            const CanaryPlan plan = steps ? readStages(map, name) : importArgo(map, name);
+            auto existing = std::find_if(m_workspace.plans.begin(), m_workspace.plans.end(),
+                                         [&](const CanaryPlan &p) { return p.name == name; });
+            if (existing != m_workspace.plans.end())
+                *existing = plan;
+            else
+                m_workspace.plans.append(plan);
+        }
+    }
+
+    QStringList gateNames(const YamlMap &map, const char *key) const
+    {
+        const QStringList listed = map.stringList(key);
+        const YAML::Node list = map.node(key);
+        QStringList known;
+        for (const GateSpec &gate : std::as_const(m_workspace.gates))
+            known.append(gate.name);
+        QStringList gates;
+        int i = 0;
+        for (const YAML::Node &item : list) {
+            const QString name = listed.at(i++).trimmed();
+            if (!known.contains(name)) {
+                failAt(m_file, item,
+                       QStringLiteral("%1 names %2")
+                           .arg(map.what(), unknownName(QStringLiteral("gate"), name, known)));
+            }
+            if (!gates.contains(name))
+                gates.append(name);
+        }
+        return gates;
+    }
+
+    void addGates(CanaryPlan &plan) const
+    {
+        for (const CanaryStage &stage : std::as_const(plan.stages)) {
+            for (const QString &name : stage.gates) {
+                for (const GateSpec &gate : std::as_const(m_workspace.gates)) {
+                    if (gate.name == name)
+                        plan.gates.insert(name, gate);
+                }
+            }
+        }
+    }
+
+    CanaryPlan readStages(const YamlMap &map, const QString &name) const
+    {
+        CanaryPlan plan;
+        plan.name = name;
+        plan.origin = QStringLiteral("%1:%2")
+                          .arg(QFileInfo(m_file).fileName())
+                          .arg(map.self().Mark().line + 1);
+        if (map.has("analysis_gates") || map.has("gates")) {
+            failAt(m_file, map.keyNode(map.has("gates") ? "gates" : "analysis_gates"),
+                   QStringLiteral("%1: 'gates' and 'analysis_gates' go with 'argo_rollout'; with "
+                                  "'stages', list the gates in each stage")
+                       .arg(map.what()));
+        }
+        const YAML::Node list = map.node("stages");
+        requireSequence(m_file, list, QStringLiteral("stages"));
+        QList<YAML::Node> stageNodes; // each stage's weight, where plan problems point
+        QStringList inherited;
+        int index = 0;
+        for (const YAML::Node &entry : list) {
+            ++index;
+            const YamlMap stageMap(entry, m_file,
+                                   QStringLiteral("stage %1 of plan '%2'").arg(index).arg(name),
+                                   stageKeys);
+            CanaryStage stage;
+            if (!stageMap.has("weight")) {
+                failAt(m_file, entry,
+                       QStringLiteral("%1 has no weight; write the percentage of requests the "
+                                      "new version gets, e.g. 'weight: 5'")
+                           .arg(stageMap.what()));
+            }
+            stage.weightPercent = stageMap.number("weight", 0, 0, 100);
+            const bool last = index == int(list.size());
+            if (!last && !stageMap.has("bake")) {
+                failAt(m_file, entry,
+                       QStringLiteral("%1 has no bake; say how long it runs before the next "
+                                      "stage, e.g. 'bake: 10m'")
+                           .arg(stageMap.what()));
+            }
+            stage.bake = stageMap.duration("bake", Duration(0));
+            // A stage without its own list checks what the stage before it checked.
+            stage.gates = stageMap.has("gates") ? gateNames(stageMap, "gates") : inherited;
+            inherited = stage.gates;
+            stage.approval = stageMap.boolean("approval", false);
+            plan.stages.append(stage);
+            stageNodes.append(stageMap.node("weight"));
+        }
+        addGates(plan);
+        int badStage = -1;
+        if (const QString problem = checkPlan(plan, &badStage); !problem.isEmpty()) {
+            failAt(m_file, badStage >= 0 ? stageNodes.at(badStage) : map.keyNode("stages"),
+                   QStringLiteral("plan '%1': %2").arg(name, problem));
+        }
+        return plan;
+    }
+
+    // `analysis_gates: {success-rate: error-rate}`: which gate stands for each of the
+    // manifest's AnalysisTemplates.
+    QMap<QString, QString> templateGates(const YamlMap &map) const
+    {
+        const YAML::Node mapping = map.node("analysis_gates");
+        if (nodeType(mapping) != NodeType::Map) {
+            failAt(m_file, mapping,
+                   QStringLiteral("analysis_gates of %1 must map AnalysisTemplate names to gate "
+                                  "names, e.g. '{success-rate: error-rate}'")
+                       .arg(map.what()));
+        }
+        QStringList known;
+        for (const GateSpec &gate : std::as_const(m_workspace.gates))
+            known.append(gate.name);
+        QMap<QString, QString> result;
+        for (auto it = mapping.begin(); it != mapping.end(); ++it) {
+            if (nodeType(it->first) != NodeType::Scalar
+                || nodeType(it->second) != NodeType::Scalar) {
+                failAt(m_file, it->first,
+                       QStringLiteral("each entry of analysis_gates is 'template-name: "
+                                      "gate-name'"));
+            }
+            const QString gate = QString::fromStdString(it->second.Scalar()).trimmed();
+            if (!known.contains(gate)) {
+                failAt(m_file, it->second,
+                       QStringLiteral("analysis_gates of %1 maps to %2")
+                           .arg(map.what(), unknownName(QStringLiteral("gate"), gate, known)));
+            }
+            result.insert(QString::fromStdString(it->first.Scalar()).trimmed(), gate);
+        }
+        return result;
+    }
+
+    CanaryPlan importArgo(const YamlMap &map, const QString &name) const
+    {
+        ArgoImportOptions options;
+        options.planName = name;
+        for (const GateSpec &gate : std::as_const(m_workspace.gates))
+            options.gates.insert(gate.name, gate);
+        if (map.has("gates"))
+            options.everyStageGates = gateNames(map, "gates");
+        if (map.has("analysis_gates"))
+            options.templateGates = templateGates(map);
+        const QString written = map.requiredString("argo_rollout");
+        const QString path
+            = QDir(QFileInfo(m_file).absolutePath()).absoluteFilePath(written.trimmed());
+        Result<CanaryPlan, Diagnostic> imported = loadArgoRollout(path, options);
+        if (!imported)
+            throw DiagnosticError(imported.error());
+        return std::move(imported).value();
+    }
+
+    const YamlMap &m_top;
+    QString m_file;
+    Workspace &m_workspace;
+};
+
+} // namespace
+
+void readReleaseSections(const YamlMap &top, Workspace &workspace)
+{
+    SectionReader(top, workspace).read();
+}
+
+} // namespace sb

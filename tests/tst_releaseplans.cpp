@@ -1,0 +1,345 @@
+// The workspace's release sections: metrics, gates, plans, a canary service's plan and the
+// releases a simulated workspace starts by itself. Bad input is reported at its file, line and
+// column, and nothing is loaded.
+
+#include "adapterregistry.h"
+#include "workspaceloader.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace sb;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Lines 1-12; rows append their sections from line 13 on.
+const QByteArray base = R"(environments: [production]
+adapters:
+  - {name: sim, type: simulator}
+  - {name: prom, type: prometheus}
+services:
+  - {name: checkout, environment: production, strategy: canary, adapter: sim, plan: quick}
+  - {name: search, environment: production, strategy: rolling, adapter: sim}
+  - name: ledger
+    environment: production
+    strategy: canary
+    adapters: {fleet: sim, traffic: sim, deploy: sim, metrics: prom}
+  - {name: tiny, environment: production, strategy: canary, adapters: {fleet: sim}}
+)";
+
+const QByteArray quickPlan = R"(plans:
+  - name: quick
+    stages:
+      - {weight: 1, bake: 2m, gates: [error-rate, p99-latency]}
+      - {weight: 5, bake: 3m}
+      - {weight: 100}
+)";
+
+// Only the types matter to the loader: a simulated one and a real metrics store.
+AdapterRegistry registry()
+{
+    AdapterRegistry r;
+    AdapterType simulator;
+    simulator.type = QStringLiteral("simulator");
+    simulator.capabilities
+        = {Capability::Fleet, Capability::Traffic, Capability::Deploy, Capability::Metrics};
+    simulator.simulated = true;
+    r.add(simulator);
+    AdapterType prometheus;
+    prometheus.type = QStringLiteral("prometheus");
+    prometheus.capabilities = {Capability::Metrics};
+    r.add(prometheus);
+    return r;
+}
+
+Result<Workspace, Diagnostic> parse(const QByteArray &sections, const QString &file = {})
+{
+    return parseWorkspace(base + sections, file.isEmpty() ? QStringLiteral("ws.yaml") : file,
+                          registry());
+}
+
+} // namespace
+
+class TestReleasePlans : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void builtInsWithoutSections();
+    void readsEverySection();
+    void badSections_data();
+    void badSections();
+    void importsAnArgoRollout();
+    void argoProblemsPointIntoTheManifest();
+};
+
+void TestReleasePlans::builtInsWithoutSections()
+{
+    const auto loaded = parseWorkspace(base.left(base.indexOf("  - {name: checkout"))
+                                           + "  - {name: checkout, environment: production, "
+                                             "strategy: canary, adapter: sim}\n",
+                                       QStringLiteral("ws.yaml"), registry());
+    QVERIFY2(loaded, qPrintable(loaded ? QString() : loaded.error().toString()));
+    const Workspace &ws = loaded.value();
+    QCOMPARE(ws.services.first().plan, playbookPlanName);
+    QCOMPARE(ws.plans.size(), 1);
+    QCOMPARE(ws.plans.first(), playbookPlan(builtInGates()));
+    QCOMPARE(ws.gates, builtInGates());
+    QCOMPARE(ws.metrics, builtInMetrics());
+    QVERIFY(ws.releases.isEmpty());
+}
+
+void TestReleasePlans::readsEverySection()
+{
+    const auto loaded = parse(R"(metrics:
+  - {name: orders_per_request, title: Orders per request, unit: ratio, better: higher}
+gates:
+  - {name: p99-latency, metric: p99_latency, bound: "< 400ms", min_requests: 50}
+  - name: orders
+    metric: orders_per_request
+    bound: ">= 0.9 x baseline"
+    failure_limit: 5
+    interval: 30s
+plans:
+  - name: quick
+    stages:
+      - {weight: 1, bake: 2m, gates: [error-rate, p99-latency]}
+      - {weight: 5, bake: 3m, approval: true}
+      - {weight: 25, bake: 1h30m, gates: [error-rate, orders]}
+      - {weight: 100}
+releases:
+  - {service: checkout, environment: production, version: 2.4.0, at: 90s}
+)");
+    QVERIFY2(loaded, qPrintable(loaded ? QString() : loaded.error().toString()));
+    const Workspace &ws = loaded.value();
+
+    const MetricDefinition *orders = findMetric(ws.metrics, QStringLiteral("orders_per_request"));
+    QVERIFY(orders);
+    QCOMPARE(toString(orders->unit), toString(MetricUnit::Ratio));
+    QVERIFY(orders->higherIsBetter);
+    QCOMPARE(toString(orders->group), toString(MetricGroup::Business));
+    QCOMPARE(orders->title, QStringLiteral("Orders per request"));
+
+    // The workspace's p99-latency replaces the built-in one; the other built-ins stay.
+    QCOMPARE(ws.gates.size(), builtInGates().size() + 1);
+    const GateSpec &latency = ws.gates.at(1);
+    QCOMPARE(latency.name, QStringLiteral("p99-latency"));
+    QCOMPARE(latency.bound.offset, 400.0);
+    QVERIFY(!latency.bound.relative);
+    QCOMPARE(latency.minRequests, 50);
+    QCOMPARE(latency.origin, QStringLiteral("ws.yaml:16"));
+    const GateSpec &ordersGate = ws.gates.last();
+    QCOMPARE(ordersGate.failureLimit, 5);
+    QCOMPARE(ordersGate.interval, Duration(30s));
+    QCOMPARE(int(ordersGate.bound.comparison), int(GateBound::Comparison::AtLeast));
+
+    const CanaryPlan *plan = ws.plan(QStringLiteral("quick"));
+    QVERIFY(plan);
+    QCOMPARE(plan->stages.size(), 4);
+    QCOMPARE(plan->stage(1).gates, (QStringList{"error-rate", "p99-latency"})); // inherited
+    QVERIFY(plan->stage(1).approval);
+    QCOMPARE(plan->stage(2).bake, Duration(90min));
+    QCOMPARE(plan->gates.keys(), (QList<QString>{"error-rate", "orders", "p99-latency"}));
+    QCOMPARE(plan->gates.value(QStringLiteral("p99-latency")), latency);
+    QCOMPARE(plan->origin, QStringLiteral("ws.yaml:23"));
+    // The playbook plan is still there, and picks up the business gate at its second stage.
+    const CanaryPlan *playbook = ws.plan(playbookPlanName);
+    QVERIFY(playbook);
+    QVERIFY(playbook->stage(1).gates.contains(QStringLiteral("orders")));
+    QVERIFY(!playbook->stage(0).gates.contains(QStringLiteral("orders")));
+
+    QCOMPARE(ws.services.first().plan, QStringLiteral("quick"));
+    QCOMPARE(ws.services.at(2).plan, playbookPlanName);
+    QVERIFY(ws.services.at(1).plan.isEmpty());
+    QCOMPARE(ws.releases.size(), 1);
+    QCOMPARE(ws.releases.first().version, QStringLiteral("2.4.0"));
+    QCOMPARE(ws.releases.first().plan, QStringLiteral("quick"));
+    QCOMPARE(ws.releases.first().at, Duration(90s));
+}
+
+void TestReleasePlans::badSections_data()
+{
+    QTest::addColumn<QByteArray>("sections");
+    QTest::addColumn<int>("line");
+    QTest::addColumn<int>("column");
+    QTest::addColumn<QString>("message");
+
+    auto row = [](const char *name, const QByteArray &sections, int line, int column,
+                  const char *message) {
+        QTest::newRow(name) << sections << line << column << QString::fromUtf8(message);
+    };
+    auto plan = [](const QByteArray &stages) {
+        return QByteArray("plans:\n  - name: quick\n    stages:\n") + stages;
+    };
+    // Stages start on line 16.
+    row("weights that do not increase",
+        plan("      - {weight: 5, bake: 2m, gates: [error-rate]}\n"
+             "      - {weight: 1, bake: 2m}\n"
+             "      - {weight: 100}\n"),
+        17, 18, "plan 'quick': stage 2 weight 1 does not increase on stage 1's 5");
+    row("weight above 100",
+        plan("      - {weight: 120, bake: 2m, gates: [error-rate]}\n      - {weight: 100}\n"), 16,
+        18, "weight 120 is above the maximum 100");
+    row("negative weight",
+        plan("      - {weight: -1, bake: 2m, gates: [error-rate]}\n      - {weight: 100}\n"), 16,
+        18, "weight -1 is below the minimum 0");
+    row("weight zero",
+        plan("      - {weight: 0, bake: 2m, gates: [error-rate]}\n      - {weight: 100}\n"), 16, 18,
+        "stage 1 weight 0 is outside 0-100");
+    row("weight not a number",
+        plan("      - {weight: five, bake: 2m, gates: [error-rate]}\n      - {weight: 100}\n"), 16,
+        18, "weight must be a number, got 'five'");
+    row("duration that does not parse",
+        plan("      - {weight: 5, bake: 10 minutes, gates: [error-rate]}\n      - {weight: 100}\n"),
+        16, 27, "bake must be a duration such as 250ms, 30s, 2m, 1h30m or a number of seconds");
+    row("stage without a bake",
+        plan("      - {weight: 5, gates: [error-rate]}\n      - {weight: 100}\n"), 16, 9,
+        "stage 1 of plan 'quick' has no bake");
+    row("stage without a weight", plan("      - {bake: 2m, gates: [error-rate]}\n"), 16, 9,
+        "has no weight");
+    row("unknown gate in a stage",
+        plan("      - {weight: 5, bake: 2m, gates: [eror-rate]}\n      - {weight: 100}\n"), 16, 39,
+        "stage 1 of plan 'quick' names gate 'eror-rate', which is not defined (did you mean "
+        "'error-rate'?)");
+    row("no gates", plan("      - {weight: 5, bake: 2m}\n      - {weight: 100}\n"), 16, 18,
+        "stage 1 (5 %) has no gates");
+    row("not ending at 100",
+        plan("      - {weight: 5, bake: 2m, gates: [error-rate]}\n      - {weight: 50}\n"), 17, 18,
+        "must send 100 % of traffic");
+    row("unknown stage key",
+        plan("      - {weight: 5, bake: 2m, gates: [error-rate], aproval: true}\n"
+             "      - {weight: 100}\n"),
+        16, 52, "unknown key 'aproval' in stage 1 of plan 'quick'; did you mean 'approval'?");
+    row("stages and an Argo manifest",
+        "plans:\n  - name: quick\n    stages: []\n    argo_rollout: r.yaml\n", 16, 5,
+        "needs exactly one of 'stages'");
+    row("plan defined twice", quickPlan + "  - name: quick\n    stages: []\n", 19, 11,
+        "plan 'quick' is defined twice");
+    row("gate naming an unknown metric",
+        "gates:\n  - {name: slow, metric: p99_latncy, bound: \"< 400ms\"}\n" + quickPlan, 14, 26,
+        "gate 'slow' measures metric 'p99_latncy', which is not defined (did you mean "
+        "'p99_latency'?)");
+    row("bound that does not parse, pointed at inside the quotes",
+        "gates:\n  - {name: slow, metric: p99_latency, bound: \"< 400 MB\"}\n" + quickPlan, 14, 53,
+        "bound '< 400 MB' of gate 'slow' (p99_latency): 'MB' is not a unit of this metric");
+    row("failure limit of 0",
+        "gates:\n  - {name: slow, metric: p99_latency, bound: \"<400\", failure_limit: 0}\n"
+            + quickPlan,
+        14, 69, "failure_limit 0 is below the minimum 1");
+    row("gate defined twice",
+        "gates:\n  - {name: slow, metric: p99_latency, bound: \"<400\"}\n"
+        "  - {name: slow, metric: p50_latency, bound: \"<40\"}\n"
+            + quickPlan,
+        15, 12, "gate 'slow' is defined twice");
+    row("metric that is built in", "metrics:\n  - {name: error_rate}\n" + quickPlan, 14, 12,
+        "metric 'error_rate' is built in");
+    row("metric with an unknown unit", "metrics:\n  - {name: orders, unit: percent}\n" + quickPlan,
+        14, 26, "unknown unit 'percent'");
+    row("service naming an unknown plan", QByteArray("plans: []\n"), 6, 85,
+        "service 'checkout' uses plan 'quick', which is not defined; defined plans: playbook");
+    row("release of a service that is not defined",
+        quickPlan + "releases:\n  - {service: chekout, environment: production, version: 2}\n", 20,
+        15, "release #1 names service 'chekout' in production, which is not defined");
+    row("release of a rolling service",
+        quickPlan + "releases:\n  - {service: search, environment: production, version: 2}\n", 20,
+        15, "only canary releases can be scheduled, and this service's strategy is 'rolling'");
+    row("release on real infrastructure",
+        quickPlan + "releases:\n  - {service: ledger, environment: production, version: 2}\n", 20,
+        5,
+        "release #1 of 'ledger' (production): releases listed in the workspace start by "
+        "themselves when it opens, so they are only for simulated services, and this service "
+        "uses adapter 'prom' of type 'prometheus'");
+    row("release without the adapters a canary needs",
+        quickPlan + "releases:\n  - {service: tiny, environment: production, version: 2}\n", 20, 5,
+        "the service has no traffic or deploy or metrics adapter");
+    row("release without a version",
+        quickPlan + "releases:\n  - {service: checkout, environment: production}\n", 20, 5,
+        "release #1 is missing required key 'version'");
+    row("release with a bad time",
+        quickPlan
+            + "releases:\n  - {service: checkout, environment: production, version: 2, at: "
+              "soon}\n",
+        20, 66, "at must be a duration");
+}
+
+void TestReleasePlans::badSections()
+{
+    QFETCH(QByteArray, sections);
+    const auto loaded = parse(sections);
+    QVERIFY2(!loaded, "a bad workspace loaded");
+    const Diagnostic &d = loaded.error();
+    QFETCH(QString, message);
+    QVERIFY2(d.message.contains(message), qPrintable(d.toString()));
+    QTEST(d.line, "line");
+    QTEST(d.column, "column");
+    QCOMPARE(d.file, QStringLiteral("ws.yaml"));
+    QVERIFY(!d.sourceLine.isEmpty());
+}
+
+void TestReleasePlans::importsAnArgoRollout()
+{
+    QTemporaryDir dir;
+    QFile manifest(dir.filePath(QStringLiteral("rollout.yaml")));
+    QVERIFY(manifest.open(QIODevice::WriteOnly));
+    manifest.write(R"(apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: checkout}
+spec:
+  strategy:
+    canary:
+      steps:
+        - setWeight: 10
+        - pause: {duration: 5m}
+        - analysis: {templates: [{templateName: success-rate}]}
+        - setWeight: 50
+        - pause: {}
+)");
+    manifest.close();
+    const QString file = dir.filePath(QStringLiteral("ws.yaml"));
+    const auto loaded = parse(quickPlan + R"(  - name: argo
+    argo_rollout: rollout.yaml
+    analysis_gates: {success-rate: error-rate}
+    gates: [p99-latency]
+)",
+                              file);
+    QVERIFY2(loaded, qPrintable(loaded ? QString() : loaded.error().toString()));
+    const CanaryPlan *plan = loaded.value().plan(QStringLiteral("argo"));
+    QVERIFY(plan);
+    QCOMPARE(plan->stages.size(), 3);
+    QCOMPARE(plan->stage(0).weightPercent, 10.0);
+    QCOMPARE(plan->stage(0).bake, Duration(5min));
+    QVERIFY(plan->stage(0).gates.contains(QStringLiteral("error-rate")));
+    QVERIFY(plan->stage(0).gates.contains(QStringLiteral("p99-latency")));
+    QVERIFY(plan->stage(1).approval);
+    QCOMPARE(plan->stage(2).weightPercent, 100.0);
+}
+
+void TestReleasePlans::argoProblemsPointIntoTheManifest()
+{
+    QTemporaryDir dir;
+    QFile manifest(dir.filePath(QStringLiteral("rollout.yaml")));
+    QVERIFY(manifest.open(QIODevice::WriteOnly));
+    manifest.write("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nspec:\n  strategy:\n    "
+                   "canary:\n      steps:\n"
+                   "        - setWeight: 10\n        - experiment: {duration: 1h}\n");
+    manifest.close();
+    const QString file = dir.filePath(QStringLiteral("ws.yaml"));
+    const auto loaded = parse(
+        quickPlan + "  - {name: argo, argo_rollout: rollout.yaml, gates: [error-rate]}\n", file);
+    QVERIFY(!loaded);
+    QCOMPARE(loaded.error().file, dir.filePath(QStringLiteral("rollout.yaml")));
+    QCOMPARE(loaded.error().line, 8);
+    QVERIFY2(loaded.error().message.contains(QStringLiteral("experiment")),
+             qPrintable(loaded.error().toString()));
+
+    const auto missing = parse(
+        quickPlan + "  - {name: argo, argo_rollout: nowhere.yaml, gates: [error-rate]}\n", file);
+    QVERIFY(!missing);
+    QVERIFY2(missing.error().file.endsWith(QStringLiteral("nowhere.yaml")),
+             qPrintable(missing.error().toString()));
+}
+
+QTEST_GUILESS_MAIN(TestReleasePlans)
+#include "tst_releaseplans.moc"
