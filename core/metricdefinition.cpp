@@ -59,6 +59,8 @@ const QList<MetricDefinition> &builtInMetrics()
          false, MetricGroup::Health, true},
         {QStringLiteral("cpu"), QStringLiteral("CPU per instance"), MetricUnit::Cores, false,
          MetricGroup::Resources, true},
+        {QStringLiteral("cpu_per_request"), QStringLiteral("CPU per request"),
+         MetricUnit::Milliseconds, false, MetricGroup::Resources, true},
         {QStringLiteral("memory"), QStringLiteral("Memory per instance"), MetricUnit::Megabytes,
          false, MetricGroup::Resources, true},
     };

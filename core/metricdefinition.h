@@ -28,8 +28,8 @@ QString toString(MetricGroup group); // "health", "business", "resources"
 std::optional<MetricGroup> metricGroupFromString(const QString &text);
 
 // A metric gates can compare between canary and baseline. The built-in ones come from the fields
-// of VersionMetrics (and "cpu"/"memory" from its custom map); a workspace declares its own, which
-// its metrics adapter reports in VersionMetrics::custom.
+// of VersionMetrics (and "cpu", "cpu_per_request" and "memory" from its custom map); a workspace
+// declares its own, which its metrics adapter reports in VersionMetrics::custom.
 struct MetricDefinition {
     QString name;  // "error_rate"
     QString title; // "Error rate"
@@ -41,7 +41,9 @@ struct MetricDefinition {
     friend bool operator==(const MetricDefinition &, const MetricDefinition &) = default;
 };
 
-// request_rate, error_rate, p50_latency, p99_latency, cpu, memory.
+// request_rate, error_rate, p50_latency, p99_latency, cpu and memory (per instance), and
+// cpu_per_request (CPU milliseconds per request, which does not depend on how many instances
+// share the load).
 const QList<MetricDefinition> &builtInMetrics();
 const MetricDefinition *findMetric(const QList<MetricDefinition> &metrics, const QString &name);
 

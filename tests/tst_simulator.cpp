@@ -421,6 +421,12 @@ void TestSimulator::resourceMetricsFollowLoad()
     const double memory = measured->custom.value(QStringLiteral("memory"));
     QVERIFY2(std::abs(cpu - cores) < 0.05 * cores, qPrintable(QString::number(cpu)));
     QVERIFY2(std::abs(memory - memoryMb) < 0.06 * memoryMb, qPrintable(QString::number(memory)));
+    // The same CPU per request however many instances share it: what gates compare.
+    const double perRequest = measured->custom.value(QStringLiteral("cpu_per_request"));
+    const double expected = 1000 * cores * instances / measured->requestsPerSecond;
+    QVERIFY2(
+        std::abs(perRequest - expected) < 0.05 * expected,
+        qPrintable(QStringLiteral("%1 ms per request, expected %2").arg(perRequest).arg(expected)));
 
     // Memory drifts a little from one tick to the next.
     w.run(1s);
@@ -494,8 +500,8 @@ void TestSimulator::businessMetricsConvergeToTheirRatio()
     const VersionMetrics *measured = metrics.find(stable);
     QVERIFY(measured);
     QMap<QString, double> business = measured->custom;
-    business.remove(QStringLiteral("cpu"));
-    business.remove(QStringLiteral("memory"));
+    for (const char *resource : {"cpu", "cpu_per_request", "memory"})
+        business.remove(QLatin1StringView(resource));
     QCOMPARE(business.keys(), ratios.keys());
     for (auto it = ratios.cbegin(); it != ratios.cend(); ++it) {
         // Four standard deviations of a binomial ratio over the window's 150,000 requests.

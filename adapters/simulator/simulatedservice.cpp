@@ -414,10 +414,15 @@ MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
                  business != it->behaviour.business.cend(); ++business, ++i)
                 metrics.custom.insert(business.key(), double(conversions[i]) / double(requests));
         }
-        // Per ready instance, as a gate compares them: a version with none has no figure, not 0.
+        // Per ready instance, as the console shows them: a version with none has no figure, not 0.
         if (ready > 0 && readySeconds > 0) {
             metrics.custom.insert(QStringLiteral("cpu"), cpuSeconds / readySeconds);
             metrics.custom.insert(QStringLiteral("memory"), memoryMb);
+            // Per request, as gates compare them: a canary sized for its weight carries more
+            // load per instance than a baseline kept at full size, but not per request.
+            if (requests > 0)
+                metrics.custom.insert(QStringLiteral("cpu_per_request"),
+                                      1000 * cpuSeconds / double(requests));
         }
         snapshot.versions.append(metrics);
     }
