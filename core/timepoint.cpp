@@ -17,19 +17,26 @@ QString formatDuration(Duration d)
     const bool negative = seconds < 0;
     if (negative)
         seconds = -seconds;
+    // A larger unit, then the next smaller one unless it is zero: "2 min", "3 min 05 s".
+    auto pair = [](qint64 major, const char *majorUnit, qint64 minor, const char *minorUnit) {
+        QString text = QStringLiteral("%1 %2").arg(major).arg(QLatin1StringView(majorUnit));
+        if (minor != 0)
+            text += QStringLiteral(" %1 %2")
+                        .arg(minor, 2, 10, QLatin1Char('0'))
+                        .arg(QLatin1StringView(minorUnit));
+        return text;
+    };
     QString text;
     if (seconds < 60)
         text = QStringLiteral("%1 s").arg(seconds);
     else if (seconds < 3600)
-        text = QStringLiteral("%1 min %2 s")
-                   .arg(seconds / 60)
-                   .arg(seconds % 60, 2, 10, QLatin1Char('0'));
+        text = pair(seconds / 60, "min", seconds % 60, "s");
     else if (seconds < 86400)
-        text = QStringLiteral("%1 h %2 min")
-                   .arg(seconds / 3600)
-                   .arg((seconds % 3600) / 60, 2, 10, QLatin1Char('0'));
+        text = pair(seconds / 3600, "h", (seconds % 3600) / 60, "min");
     else
-        text = QStringLiteral("%1 d %2 h").arg(seconds / 86400).arg((seconds % 86400) / 3600);
+        text = QStringLiteral("%1 d").arg(seconds / 86400)
+               + (seconds % 86400 / 3600 ? QStringLiteral(" %1 h").arg(seconds % 86400 / 3600)
+                                         : QString());
     return negative ? QLatin1Char('-') + text : text;
 }
 

@@ -22,7 +22,7 @@ inline TimePoint fromMSecsSinceEpoch(qint64 ms)
 
 // "2026-11-23 09:14:05 UTC"
 QString formatUtc(TimePoint t);
-// "45 s", "3 min 20 s", "2 h 05 min": compact, for tooltips and status lines.
+// "45 s", "3 min 20 s", "2 min", "2 h 05 min": compact, for tooltips and status lines.
 QString formatDuration(Duration d);
 
 } // namespace sb
