@@ -45,6 +45,26 @@ QColor connectionColor(ConnectionState state, const QPalette &palette)
     return palette.color(QPalette::Mid);
 }
 
+QColor verdictColor(Verdict verdict, const QPalette &palette)
+{
+    switch (verdict) {
+    case Verdict::Pass: return healthColor(Health::Healthy, palette);
+    case Verdict::Fail: return healthColor(Health::Critical, palette);
+    case Verdict::Inconclusive: return healthColor(Health::Degraded, palette);
+    }
+    return palette.color(QPalette::Mid);
+}
+
+QColor canaryColor(const QPalette &palette)
+{
+    return isDark(palette) ? QColor(0xfb, 0x92, 0x3c) : QColor(0xea, 0x58, 0x0c);
+}
+
+QColor baselineColor(const QPalette &palette)
+{
+    return isDark(palette) ? QColor(0x93, 0xc5, 0xfd) : QColor(0x1d, 0x4e, 0xd8);
+}
+
 QColor tint(const QColor &color, const QPalette &palette, double strength)
 {
     const QColor base = palette.color(QPalette::Base);

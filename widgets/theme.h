@@ -2,6 +2,7 @@
 
 #include "adapter.h"
 #include "fleet.h"
+#include "gate.h"
 
 #include <QColor>
 #include <QPalette>
@@ -17,6 +18,11 @@ bool isDark(const QPalette &palette);
 QColor stateColor(InstanceState state, const QPalette &palette);
 QColor healthColor(Health health, const QPalette &palette);
 QColor connectionColor(ConnectionState state, const QPalette &palette);
+// Pass reads as healthy, fail as critical, inconclusive as a wait.
+QColor verdictColor(Verdict verdict, const QPalette &palette);
+// Canary and baseline in charts and figures: a warm and a cool colour, apart in every palette.
+QColor canaryColor(const QPalette &palette);
+QColor baselineColor(const QPalette &palette);
 // A faint wash of `color` over the base colour, for badges and bars.
 QColor tint(const QColor &color, const QPalette &palette, double strength = 0.18);
 
