@@ -46,6 +46,16 @@ ReleaseController::~ReleaseController()
         m_clock->cancel(running->wake);
 }
 
+QString ReleaseController::osUser()
+{
+    for (const char *variable : {"USER", "USERNAME"}) {
+        const QString user = qEnvironmentVariable(variable).trimmed();
+        if (!user.isEmpty())
+            return user;
+    }
+    return QStringLiteral("operator");
+}
+
 const ReleaseController::Release *ReleaseController::release(const ServiceKey &service) const
 {
     const auto it = m_releases.constFind(service);

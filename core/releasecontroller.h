@@ -42,6 +42,8 @@ public:
     ~ReleaseController() override;
 
     const QString &operatorName() const { return m_operator; }
+    // The account the console runs under ($USER, or %USERNAME% on Windows), else "operator".
+    static QString osUser();
     const Release *release(const ServiceKey &service) const;
     // Services with a release that has not finished.
     QList<ServiceKey> activeServices() const;

@@ -98,6 +98,20 @@ void ServiceListModel::setSnapshot(const ConsoleSnapshot &snapshot)
         &ServiceListModel::changedColumns);
 }
 
+void ServiceListModel::setReleaseNote(const ServiceKey &key, const QString &note)
+{
+    if (m_releaseNotes.value(key) == note)
+        return;
+    if (note.isEmpty())
+        m_releaseNotes.remove(key);
+    else
+        m_releaseNotes.insert(key, note);
+    if (const int row = rowOf(key); row >= 0) {
+        const QModelIndex cell = index(row, StrategyColumn);
+        Q_EMIT dataChanged(cell, cell, {Qt::DisplayRole, Qt::ToolTipRole});
+    }
+}
+
 ServiceKey ServiceListModel::keyAt(int row) const
 {
     if (row < 0 || row >= m_rows.size())
@@ -134,9 +148,13 @@ QVariant ServiceListModel::data(const QModelIndex &index, int role) const
         case EnvironmentColumn: return row.key.environment;
         case VersionsColumn: return row.hasFleet ? row.versionsText : QString(emDash);
         case HealthColumn: return capitalized(toString(row.health));
-        case StrategyColumn:
-            return row.strategy == Strategy::None ? QString(emDash)
-                                                  : capitalized(toString(row.strategy));
+        case StrategyColumn: {
+            if (row.strategy == Strategy::None)
+                return QString(emDash);
+            const QString note = m_releaseNotes.value(row.key);
+            const QString strategy = capitalized(toString(row.strategy));
+            return note.isEmpty() ? strategy : QStringLiteral("%1 · %2").arg(strategy, note);
+        }
         case InstancesColumn:
             return row.hasFleet ? QStringLiteral("%1/%2").arg(row.ready).arg(row.live)
                                 : QString(emDash);
@@ -145,6 +163,8 @@ QVariant ServiceListModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole:
         if (column == HealthColumn)
             return row.problems.isEmpty() ? QVariant() : QVariant(row.problems);
+        if (column == StrategyColumn && m_releaseNotes.contains(row.key))
+            return tr("Release: %1").arg(m_releaseNotes.value(row.key));
         if (column == InstancesColumn && row.hasFleet)
             return tr("%1 of %2 live instances are ready").arg(row.ready).arg(row.live);
         break;

@@ -38,6 +38,9 @@ public:
     explicit ServiceListModel(QObject *parent = nullptr);
 
     void setSnapshot(const ConsoleSnapshot &snapshot);
+    // A word on the service's release beside its strategy ("5 %", "paused", "rolled back");
+    // empty for none. Kept across snapshots until replaced.
+    void setReleaseNote(const ServiceKey &key, const QString &note);
 
     ServiceKey keyAt(int row) const;
     int rowOf(const ServiceKey &key) const;
@@ -73,6 +76,7 @@ private:
     friend class RowStore;
 
     RowStore<Row, ServiceKey> m_rows;
+    QHash<ServiceKey, QString> m_releaseNotes;
     bool m_loaded = false;
 };
 

@@ -1,18 +1,22 @@
 #include "mainwindow.h"
 
 #include "badgeline.h"
+#include "canarypanel.h"
 #include "clock.h"
 #include "consolesettings.h"
 #include "fleetdelegates.h"
 #include "instancegridview.h"
 #include "instancemodel.h"
+#include "releasecontroller.h"
 #include "servicefilterproxy.h"
 #include "servicelistmodel.h"
+#include "startreleasedialog.h"
 #include "textline.h"
 #include "theme.h"
 #include "versionmodel.h"
 #include "workspacesession.h"
 
+#include <QAbstractButton>
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -26,11 +30,13 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -71,6 +77,28 @@ QString counted(int count, const QString &singular, const QString &plural)
     return QStringLiteral("%1 %2").arg(count).arg(count == 1 ? singular : plural);
 }
 
+// The word on a service's release in the service list: its stage's weight while it runs, or
+// how it ended.
+QString releaseNote(const ReleaseController::Release &release, const ServiceStatus *observed,
+                    TimePoint now)
+{
+    const CanaryStatus &status = release.status;
+    const QString weight
+        = QStringLiteral("%1 %").arg(release.plan.stage(status.stage).weightPercent, 0, 'g', 4);
+    switch (canary::phase(release.plan, status, observed ? *observed : ServiceStatus{}, now)) {
+    case CanaryPhase::Scaling:
+    case CanaryPhase::Shifting:
+    case CanaryPhase::Baking:
+    case CanaryPhase::Completing: return weight;
+    case CanaryPhase::Holding: return QObject::tr("%1 held").arg(weight);
+    case CanaryPhase::Paused: return QObject::tr("paused");
+    case CanaryPhase::Aborting: return QObject::tr("aborting");
+    case CanaryPhase::Aborted: return QObject::tr("rolled back");
+    case CanaryPhase::Succeeded: return QObject::tr("done");
+    }
+    return {};
+}
+
 QString percent(double ratio)
 {
     return QStringLiteral("%1 %").arg(100.0 * ratio, 0, 'f', ratio < 0.1 ? 2 : 1);
@@ -87,6 +115,7 @@ MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *p
     , m_versionModel(new VersionModel(this))
     , m_instanceModel(new InstanceModel(this))
 {
+    m_operatorName = ReleaseController::osUser();
     setWindowTitle(tr("Signalbox"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/signalbox.svg")));
     m_serviceProxy->setSourceModel(m_serviceModel);
@@ -157,6 +186,14 @@ void MainWindow::buildMenus()
                     [this] { m_versionView->setFocus(); });
     view->addAction(tr("Go to &Instances"), QKeySequence(Qt::CTRL | Qt::Key_3), this,
                     [this] { m_instanceGrid->setFocus(); });
+
+    QMenu *release = menuBar()->addMenu(tr("&Release"));
+    release->addAction(tr("Start &Canary…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), this,
+                       [this] { openStartCanary(); });
+    release->addAction(tr("Show Canary &Panel"), QKeySequence(Qt::CTRL | Qt::Key_4), this, [this] {
+        m_detailTabs->setCurrentWidget(m_canaryPanel);
+        m_canaryPanel->setFocus();
+    });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Signalbox"), this, [this] {
@@ -259,7 +296,23 @@ QWidget *MainWindow::buildDetailPane()
     m_reloadBanner->hide();
     layout->addWidget(m_reloadBanner);
 
-    layout->addSpacing(6);
+    m_detailTabs = new QTabWidget(pane);
+    m_detailTabs->setDocumentMode(true);
+    m_detailTabs->addTab(buildFleetTab(), tr("Fleet"));
+    m_canaryPanel = new CanaryPanel(m_clock, m_detailTabs);
+    m_detailTabs->addTab(m_canaryPanel, tr("Canary"));
+    connect(m_canaryPanel, &CanaryPanel::startRequested, this,
+            [this](const ServiceKey &service) { openStartCanary(service); });
+    layout->addWidget(m_detailTabs, 1);
+    return pane;
+}
+
+QWidget *MainWindow::buildFleetTab()
+{
+    auto *pane = new QWidget(this);
+    auto *layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(0, 4, 0, 0);
+    layout->setSpacing(6);
     layout->addWidget(sectionLabel(tr("Versions"), pane));
     m_versionView = new QTableView(pane);
     m_versionView->setAccessibleName(tr("Versions of the selected service"));
@@ -368,7 +421,23 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
 
     if (m_session)
         saveSettings();
+    m_canaryPanel->setController(nullptr);
+    m_releases.reset();
     m_session = std::move(opened).value();
+    m_releases = std::make_unique<ReleaseController>(m_session.get(), m_operatorName);
+    m_canaryPanel->setController(m_releases.get());
+    connect(m_releases.get(), &ReleaseController::releaseChanged, this,
+            [this](const ServiceKey &service) {
+                if (const ReleaseController::Release *release = m_releases->release(service))
+                    m_serviceModel->setReleaseNote(
+                        service, releaseNote(*release, statusOf(service), m_clock->now()));
+            });
+    connect(m_releases.get(), &ReleaseController::scheduledReleaseRefused, this,
+            [this](const ServiceKey &service, const QString &reason) {
+                statusBar()->showMessage(
+                    tr("The workspace's canary of %1 did not start: %2").arg(service.id(), reason));
+            });
+    m_shownService.reset();
     m_workspacePath = path;
     m_reloadBanner->hide();
     m_detailStack->setCurrentIndex(0);
@@ -394,24 +463,69 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
     connect(m_session.get(), &WorkspaceSession::snapshotChanged, this,
             [this] { applySnapshot(m_session->snapshot()); });
     m_session->start();
+    m_releases->startScheduled();
     applySnapshot(m_session->snapshot());
     m_serviceView->setFocus();
     return std::nullopt;
 }
 
+void MainWindow::whenNoReleaseIsDropped(const QString &action, std::function<void()> proceed)
+{
+    const QList<ServiceKey> running
+        = m_releases ? m_releases->activeServices() : QList<ServiceKey>();
+    if (running.isEmpty()) {
+        proceed();
+        return;
+    }
+    QStringList names;
+    for (const ServiceKey &service : running)
+        names.append(service.id());
+    auto *box = new QMessageBox(
+        QMessageBox::Warning, action,
+        tr("Canary releases in progress: %1.\n\nA new workspace stops this console from driving "
+           "them: their traffic and instances stay as they are now, and nothing promotes or "
+           "rolls them back until someone does.")
+            .arg(names.join(QStringLiteral(", "))),
+        QMessageBox::Cancel, this);
+    QPushButton *go = box->addButton(tr("%1 Anyway").arg(action), QMessageBox::DestructiveRole);
+    box->setDefaultButton(QMessageBox::Cancel);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::finished, this, [box, go, proceed = std::move(proceed)] {
+        if (box->clickedButton() == static_cast<QAbstractButton *>(go))
+            proceed();
+    });
+    box->open();
+}
+
 void MainWindow::reload()
 {
-    if (!m_workspacePath.isEmpty())
-        openWorkspace(m_workspacePath);
+    if (m_workspacePath.isEmpty())
+        return;
+    whenNoReleaseIsDropped(tr("Reload"), [this] { openWorkspace(m_workspacePath); });
 }
 
 void MainWindow::chooseWorkspace()
 {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Workspace"),
-                                                      QFileInfo(m_workspacePath).absolutePath(),
-                                                      tr("Signalbox workspaces (*.yaml *.yml)"));
-    if (!path.isEmpty())
-        openWorkspace(path);
+    whenNoReleaseIsDropped(tr("Open"), [this] {
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Open Workspace"), QFileInfo(m_workspacePath).absolutePath(),
+            tr("Signalbox workspaces (*.yaml *.yml)"));
+        if (!path.isEmpty())
+            openWorkspace(path);
+    });
+}
+
+void MainWindow::openStartCanary(const std::optional<ServiceKey> &service)
+{
+    if (!m_releases)
+        return;
+    const ServiceKey key = service ? *service : selectedService().value_or(ServiceKey{});
+    auto *dialog = new StartReleaseDialog(m_releases.get(), m_session.get(), key, this);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        selectService(dialog->chosenService());
+        m_detailTabs->setCurrentWidget(m_canaryPanel);
+    });
+    dialog->open();
 }
 
 void MainWindow::rebuildAdapterStatus()
@@ -453,6 +567,12 @@ void MainWindow::applySnapshot(const ConsoleSnapshot &snapshot)
         m_serviceView->setColumnWidth(
             ServiceListModel::HealthColumn,
             std::max(healthWidth, m_serviceView->columnWidth(ServiceListModel::HealthColumn)));
+        // So does a release's note beside the strategy.
+        const int strategyWidth
+            = m_serviceView->fontMetrics().horizontalAdvance(tr("Canary · rolled back")) + 14;
+        m_serviceView->setColumnWidth(
+            ServiceListModel::StrategyColumn,
+            std::max(strategyWidth, m_serviceView->columnWidth(ServiceListModel::StrategyColumn)));
     }
     updateHealthTally();
     if (!m_pendingSelection.isEmpty()) {
@@ -513,6 +633,14 @@ void MainWindow::showSelected()
         return;
     }
     m_versionModel->setService(*status);
+    m_canaryPanel->showService(*status);
+    // A service in a release opens on its canary, and so does one whose release just started;
+    // any other opens on its fleet.
+    const bool releasing = m_releases && m_releases->release(status->key);
+    if (m_shownService != status->key || releasing != m_shownReleasing)
+        m_detailTabs->setCurrentIndex(releasing ? 1 : 0);
+    m_shownService = status->key;
+    m_shownReleasing = releasing;
     m_instanceGrid->setNow(m_snapshot.at);
     if (status->fleet)
         m_instanceModel->setFleet(*status->fleet);

@@ -5,7 +5,9 @@
 
 #include <QMainWindow>
 
+#include <functional>
 #include <memory>
+#include <optional>
 
 class QComboBox;
 class QLabel;
@@ -13,15 +15,18 @@ class QLineEdit;
 class QSplitter;
 class QStackedWidget;
 class QTableView;
+class QTabWidget;
 class QHBoxLayout;
 
 namespace sb {
 
 class AdapterRegistry;
 class BadgeLine;
+class CanaryPanel;
 class Clock;
 class InstanceGridView;
 class InstanceModel;
+class ReleaseController;
 class ServiceFilterProxy;
 class ServiceListModel;
 class TextLine;
@@ -43,9 +48,12 @@ public:
     std::optional<Diagnostic> openWorkspace(const QString &path);
     // Off for screenshots and benchmarks: nothing is read from or written to the user's settings.
     void setRemembersState(bool remember) { m_remembersState = remember; }
+    // Who operator actions are recorded as; the OS user unless set.
+    void setOperatorName(const QString &name) { m_operatorName = name; }
     // Window geometry and layout from the last run.
     void restoreLayout();
     WorkspaceSession *session() const { return m_session.get(); }
+    ReleaseController *releases() const { return m_releases.get(); }
 
     // Shows a whole console snapshot; what the session calls on every change, and what
     // benchmarks drive directly.
@@ -60,6 +68,10 @@ public:
     QTableView *serviceView() const { return m_serviceView; }
     QTableView *versionView() const { return m_versionView; }
     InstanceGridView *instanceGrid() const { return m_instanceGrid; }
+    CanaryPanel *canaryPanel() const { return m_canaryPanel; }
+    QTabWidget *detailTabs() const { return m_detailTabs; }
+    // Opens the start dialog for `service` (the selected one when empty); non-blocking.
+    void openStartCanary(const std::optional<ServiceKey> &service = std::nullopt);
     // The text shown where the fleet would be when the workspace failed to load.
     QString loadErrorText() const;
 
@@ -75,6 +87,7 @@ private:
     void buildMenus();
     QWidget *buildServicePane();
     QWidget *buildDetailPane();
+    QWidget *buildFleetTab();
     QWidget *buildErrorPage();
     void showSelected();
     void updateHeader(const ServiceStatus *status);
@@ -82,6 +95,8 @@ private:
     void updateClockLabel();
     void updateHealthTally();
     void reload();
+    // Runs `proceed` at once, or after the operator agrees to leave running releases undriven.
+    void whenNoReleaseIsDropped(const QString &action, std::function<void()> proceed);
     void chooseWorkspace();
     void saveSettings() const;
     const ServiceStatus *statusOf(const ServiceKey &key) const;
@@ -89,6 +104,11 @@ private:
     const AdapterRegistry &m_registry;
     Clock *m_clock;
     std::unique_ptr<WorkspaceSession> m_session;
+    // Declared after the session it watches, so it goes first.
+    std::unique_ptr<ReleaseController> m_releases;
+    QString m_operatorName;
+    std::optional<ServiceKey> m_shownService;
+    bool m_shownReleasing = false;
     QString m_workspacePath;
     ConsoleSnapshot m_snapshot;
     QString m_pendingSelection;
@@ -113,6 +133,8 @@ private:
     QLabel *m_reloadBanner = nullptr;
     QTableView *m_versionView = nullptr;
     InstanceGridView *m_instanceGrid = nullptr;
+    QTabWidget *m_detailTabs = nullptr;
+    CanaryPanel *m_canaryPanel = nullptr;
     QLabel *m_errorTitle = nullptr;
     QLabel *m_errorText = nullptr;
     QLabel *m_errorExcerpt = nullptr;

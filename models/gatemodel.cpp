@@ -1,0 +1,153 @@
+#include "gatemodel.h"
+
+namespace sb {
+
+namespace {
+
+const QChar emDash(0x2014);
+
+QString valueText(const std::optional<double> &value, MetricUnit unit)
+{
+    return value ? formatMetricValue(*value, unit) : QString(emDash);
+}
+
+} // namespace
+
+GateModel::GateModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{}
+
+void GateModel::setRelease(const CanaryPlan &plan, const CanaryStatus &status)
+{
+    std::vector<Row> rows;
+    for (const GateState &state : status.gates)
+        rows.push_back({state.gate, plan.gates.value(state.gate), state});
+    if (status.id != m_releaseId || status.stage != m_stage) {
+        beginResetModel();
+        m_releaseId = status.id;
+        m_stage = status.stage;
+        m_rows.reset(std::move(rows), &Row::gate);
+        endResetModel();
+        return;
+    }
+    m_rows.apply(
+        this, std::move(rows), &Row::gate, [](const Row &, const Row &) { return true; },
+        &GateModel::changedColumns);
+}
+
+void GateModel::clear()
+{
+    beginResetModel();
+    m_releaseId.clear();
+    m_stage = -1;
+    m_rows.reset({}, &Row::gate);
+    endResetModel();
+}
+
+ColumnSpan GateModel::changedColumns(const Row &before, const Row &after)
+{
+    ColumnSpan span;
+    const auto &a = before.state.last;
+    const auto &b = after.state.last;
+    if (a.has_value() != b.has_value() || before.state.failures != after.state.failures) {
+        span.add(CanaryColumn);
+        span.add(WhyColumn);
+        return span;
+    }
+    if (!a)
+        return span;
+    if (a->canary != b->canary)
+        span.add(CanaryColumn);
+    if (a->baseline != b->baseline)
+        span.add(BaselineColumn);
+    if (a->verdict != b->verdict)
+        span.add(VerdictColumn);
+    if (a->why != b->why)
+        span.add(WhyColumn);
+    return span;
+}
+
+int GateModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : m_rows.size();
+}
+
+int GateModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant GateModel::display(const Row &row, int column) const
+{
+    const MetricUnit unit = row.spec.metric.unit;
+    const std::optional<Measurement> &last = row.state.last;
+    switch (Column(column)) {
+    case GateColumn: return row.gate;
+    case CanaryColumn: return last ? valueText(last->canary, unit) : QString(emDash);
+    case BaselineColumn: return last ? valueText(last->baseline, unit) : QString(emDash);
+    case BoundColumn: return describeBound(row.spec.bound, unit);
+    case VerdictColumn: {
+        if (!last)
+            return tr("Not measured");
+        QString text;
+        switch (last->verdict) {
+        case Verdict::Pass: text = tr("Pass"); break;
+        case Verdict::Fail: text = tr("Fail"); break;
+        case Verdict::Inconclusive: text = tr("Inconclusive"); break;
+        }
+        if (row.state.failures > 0)
+            text += QStringLiteral(" · %1/%2").arg(row.state.failures).arg(row.spec.failureLimit);
+        return text;
+    }
+    case WhyColumn:
+        return last ? last->why
+                    : tr("first measurement %1 after the weight is set")
+                          .arg(formatDuration(row.spec.interval));
+    case ColumnCount: break;
+    }
+    return {};
+}
+
+QVariant GateModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid))
+        return {};
+    const Row &row = m_rows.at(index.row());
+    switch (role) {
+    case Qt::DisplayRole: return display(row, index.column());
+    case Qt::ToolTipRole:
+        return tr("%1: %2 %3, at least %4 requests per arm, fails after %5 failing measurements "
+                  "%6 apart (%7)")
+            .arg(row.gate, row.spec.metric.title,
+                 describeBound(row.spec.bound, row.spec.metric.unit))
+            .arg(row.spec.minRequests)
+            .arg(row.spec.failureLimit)
+            .arg(formatDuration(row.spec.interval), row.spec.origin);
+    case Qt::TextAlignmentRole:
+        if (index.column() == CanaryColumn || index.column() == BaselineColumn)
+            return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
+    case VerdictRole: return row.state.last ? QVariant(int(row.state.last->verdict)) : QVariant();
+    case FailuresRole: return row.state.failures;
+    case FailureLimitRole: return row.spec.failureLimit;
+    default: return {};
+    }
+}
+
+QVariant GateModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (Column(section)) {
+    case GateColumn: return tr("Gate");
+    case CanaryColumn: return tr("Canary");
+    case BaselineColumn: return tr("Baseline");
+    case BoundColumn: return tr("Bound");
+    case VerdictColumn: return tr("Verdict");
+    case WhyColumn: return tr("Why");
+    case ColumnCount: break;
+    }
+    return {};
+}
+
+} // namespace sb

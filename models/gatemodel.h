@@ -1,0 +1,66 @@
+#pragma once
+
+#include "canaryengine.h"
+#include "rowstore.h"
+
+#include <QAbstractTableModel>
+
+namespace sb {
+
+// One row per gate of a canary release's current stage: the values its last measurement saw,
+// the bound it applies, its verdict and why. Rows are keyed by gate name; the same release
+// refreshes in place, another release or stage resets.
+class GateModel : public QAbstractTableModel
+{
+    Q_OBJECT
+public:
+    enum Column {
+        GateColumn,
+        CanaryColumn,
+        BaselineColumn,
+        BoundColumn,
+        VerdictColumn,
+        WhyColumn,
+        ColumnCount
+    };
+    Q_ENUM(Column)
+
+    enum Role {
+        VerdictRole = Qt::UserRole, // int Verdict, invalid before the first measurement
+        FailuresRole,               // int failing measurements in this stage
+        FailureLimitRole,           // int
+    };
+    Q_ENUM(Role)
+
+    struct Row {
+        QString gate;
+        GateSpec spec;
+        GateState state;
+
+        friend bool operator==(const Row &, const Row &) = default;
+    };
+
+    explicit GateModel(QObject *parent = nullptr);
+
+    void setRelease(const CanaryPlan &plan, const CanaryStatus &status);
+    void clear();
+
+    int rowCount(const QModelIndex &parent = QModelIndex()) const override;
+    int columnCount(const QModelIndex &parent = QModelIndex()) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+
+private:
+    static ColumnSpan changedColumns(const Row &before, const Row &after);
+    QVariant display(const Row &row, int column) const;
+
+    template <typename, typename>
+    friend class RowStore;
+
+    RowStore<Row, QString> m_rows;
+    QString m_releaseId;
+    int m_stage = -1;
+};
+
+} // namespace sb

@@ -1,0 +1,523 @@
+#include "canarypanel.h"
+
+#include "badgeline.h"
+#include "clock.h"
+#include "gatemodel.h"
+#include "reasondialog.h"
+#include "releasecharts.h"
+#include "releasecontroller.h"
+#include "releaseeventmodel.h"
+#include "stagestepper.h"
+#include "textline.h"
+#include "theme.h"
+
+#include <QDateTime>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPainter>
+#include <QPushButton>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStyledItemDelegate>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace sb {
+
+namespace {
+
+using Release = ReleaseController::Release;
+
+// The verdict column: a coloured dot before the word, the word keeps it readable without colour.
+class VerdictDelegate : public QStyledItemDelegate
+{
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+    void paint(QPainter *painter, const QStyleOptionViewItem &option,
+               const QModelIndex &index) const override
+    {
+        QStyleOptionViewItem opt = option;
+        initStyleOption(&opt, index);
+        const QVariant verdict = index.data(GateModel::VerdictRole);
+        const QColor dot = verdict.isValid()
+                               ? theme::verdictColor(Verdict(verdict.toInt()), opt.palette)
+                               : opt.palette.color(QPalette::PlaceholderText);
+        const QString text = opt.text;
+        opt.text.clear();
+        opt.widget->style()->drawControl(QStyle::CE_ItemViewItem, &opt, painter, opt.widget);
+        painter->save();
+        painter->setRenderHint(QPainter::Antialiasing);
+        const int size = 9;
+        const QRect r = opt.rect.adjusted(6, 0, 0, 0);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(dot);
+        painter->drawEllipse(QRect(r.left(), r.center().y() - size / 2, size, size));
+        painter->setPen(opt.palette.color(
+            opt.state & QStyle::State_Selected ? QPalette::HighlightedText : QPalette::Text));
+        QFont font = opt.font;
+        font.setBold(verdict.isValid() && Verdict(verdict.toInt()) == Verdict::Fail);
+        painter->setFont(font);
+        painter->drawText(r.adjusted(size + 6, 0, 0, 0), Qt::AlignVCenter | Qt::AlignLeft, text);
+        painter->restore();
+    }
+};
+
+QString percentText(double percent)
+{
+    return QStringLiteral("%1 %").arg(percent, 0, 'g', 4);
+}
+
+QString timeOfDay(TimePoint at)
+{
+    return QDateTime::fromMSecsSinceEpoch(toMSecsSinceEpoch(at), Qt::UTC)
+        .toString(QStringLiteral("HH:mm"));
+}
+
+QString phaseWord(CanaryPhase phase)
+{
+    switch (phase) {
+    case CanaryPhase::Scaling: return QObject::tr("Starting instances");
+    case CanaryPhase::Shifting: return QObject::tr("Shifting traffic");
+    case CanaryPhase::Baking: return QObject::tr("Baking");
+    case CanaryPhase::Holding: return QObject::tr("Holding");
+    case CanaryPhase::Paused: return QObject::tr("Paused");
+    case CanaryPhase::Completing: return QObject::tr("Completing");
+    case CanaryPhase::Succeeded: return QObject::tr("Succeeded");
+    case CanaryPhase::Aborting: return QObject::tr("Rolling back");
+    case CanaryPhase::Aborted: return QObject::tr("Aborted");
+    }
+    return {};
+}
+
+QColor phaseColor(CanaryPhase phase, const QPalette &palette)
+{
+    switch (phase) {
+    case CanaryPhase::Succeeded:
+    case CanaryPhase::Baking: return theme::healthColor(Health::Healthy, palette);
+    case CanaryPhase::Holding:
+    case CanaryPhase::Paused: return theme::healthColor(Health::Degraded, palette);
+    case CanaryPhase::Aborting:
+    case CanaryPhase::Aborted: return theme::healthColor(Health::Critical, palette);
+    case CanaryPhase::Scaling:
+    case CanaryPhase::Shifting:
+    case CanaryPhase::Completing: return theme::stateColor(InstanceState::Starting, palette);
+    }
+    return palette.color(QPalette::Mid);
+}
+
+void configureTable(QTableView *view)
+{
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setSelectionMode(QAbstractItemView::SingleSelection);
+    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    view->setShowGrid(false);
+    view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(24);
+    view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    view->horizontalHeader()->setHighlightSections(false);
+    view->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+}
+
+QLabel *heading(const QString &text, QWidget *parent)
+{
+    auto *label = new QLabel(text, parent);
+    QFont font = label->font();
+    font.setBold(true);
+    label->setFont(font);
+    return label;
+}
+
+} // namespace
+
+CanaryPanel::CanaryPanel(Clock *clock, QWidget *parent)
+    : QWidget(parent)
+    , m_clock(clock)
+    , m_gates(new GateModel(this))
+    , m_events(new ReleaseEventModel(this))
+{
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    m_pages = new QStackedWidget(this);
+    m_pages->addWidget(buildEmptyPage());
+    m_pages->addWidget(buildReleasePage());
+    layout->addWidget(m_pages);
+}
+
+QWidget *CanaryPanel::buildEmptyPage()
+{
+    auto *page = new QWidget(this);
+    auto *layout = new QVBoxLayout(page);
+    layout->setContentsMargins(4, 12, 4, 4);
+    m_emptyTitle = heading(QString(), page);
+    layout->addWidget(m_emptyTitle);
+    m_emptyText = new QLabel(page);
+    m_emptyText->setWordWrap(true);
+    m_emptyText->setTextFormat(Qt::PlainText);
+    layout->addWidget(m_emptyText);
+    m_start = new QPushButton(tr("Start Canary…"), page);
+    m_start->setToolTip(tr("Choose a version and a plan, and see how long it takes and how fast "
+                           "it can be rolled back, before anything changes (Ctrl+Shift+N)"));
+    connect(m_start, &QPushButton::clicked, this,
+            [this] { Q_EMIT startRequested(m_observed.key); });
+    auto *row = new QHBoxLayout;
+    row->addWidget(m_start);
+    row->addStretch();
+    layout->addSpacing(6);
+    layout->addLayout(row);
+    layout->addStretch();
+    return page;
+}
+
+QWidget *CanaryPanel::buildReleasePage()
+{
+    auto *page = new QWidget(this);
+    auto *layout = new QVBoxLayout(page);
+    layout->setContentsMargins(0, 4, 0, 0);
+    layout->setSpacing(6);
+
+    auto *top = new QHBoxLayout;
+    m_title = heading(QString(), page);
+    top->addWidget(m_title);
+    m_phase = new BadgeLine(Qt::AlignLeft, page);
+    // Wide enough for the longest phase word: the line repaints without asking for layout.
+    int widest = 0;
+    for (int phase = 0; phase <= int(CanaryPhase::Aborted); ++phase)
+        widest = std::max(widest, fontMetrics().horizontalAdvance(phaseWord(CanaryPhase(phase))));
+    m_phase->setMinimumWidth(widest + 20);
+    top->addWidget(m_phase);
+    top->addStretch(1);
+    m_promote = new QPushButton(tr("Promote…"), page);
+    m_promoteFully = new QPushButton(tr("Promote Fully…"), page);
+    m_pause = new QPushButton(tr("Pause"), page);
+    m_abort = new QPushButton(tr("Abort…"), page);
+    m_retry = new QPushButton(tr("Retry…"), page);
+    for (QPushButton *button : {m_promote, m_promoteFully, m_pause, m_abort, m_retry}) {
+        button->setAutoDefault(false);
+        top->addWidget(button);
+    }
+    QPalette red = m_abort->palette();
+    red.setColor(QPalette::ButtonText, theme::healthColor(Health::Critical, palette()));
+    m_abort->setPalette(red);
+    connect(m_promote, &QPushButton::clicked, this,
+            [this] { confirmCommand(canary::Command::Promote); });
+    connect(m_promoteFully, &QPushButton::clicked, this,
+            [this] { confirmCommand(canary::Command::PromoteFully); });
+    connect(m_pause, &QPushButton::clicked, this, [this] {
+        const Release *release = m_controller ? m_controller->release(m_observed.key) : nullptr;
+        runCommand(release && release->status.pausedAt ? canary::Command::Resume
+                                                       : canary::Command::Pause,
+                   QString());
+    });
+    connect(m_abort, &QPushButton::clicked, this,
+            [this] { confirmCommand(canary::Command::Abort); });
+    connect(m_retry, &QPushButton::clicked, this,
+            [this] { confirmCommand(canary::Command::Retry); });
+    layout->addLayout(top);
+    m_meta = new QLabel(page);
+    m_meta->setForegroundRole(QPalette::PlaceholderText);
+    // A long plan name may be cut short rather than widen the window.
+    m_meta->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    layout->addWidget(m_meta);
+
+    m_stepper = new StageStepper(page);
+    layout->addWidget(m_stepper);
+    m_facts = new TextLine(page);
+    layout->addWidget(m_facts);
+    m_reason = new QLabel(page);
+    m_reason->setWordWrap(true);
+    m_reason->setTextFormat(Qt::PlainText);
+    m_reason->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_reason);
+    m_message = new QLabel(page);
+    m_message->setWordWrap(true);
+    m_message->setTextFormat(Qt::PlainText);
+    QPalette warn = m_message->palette();
+    warn.setColor(QPalette::WindowText, theme::healthColor(Health::Critical, palette()));
+    m_message->setPalette(warn);
+    m_message->hide();
+    layout->addWidget(m_message);
+
+    auto *splitter = new QSplitter(Qt::Vertical, page);
+    splitter->setChildrenCollapsible(false);
+    auto *gatesBox = new QWidget(splitter);
+    auto *gatesLayout = new QVBoxLayout(gatesBox);
+    gatesLayout->setContentsMargins(0, 0, 0, 0);
+    gatesLayout->addWidget(heading(tr("Gates"), gatesBox));
+    m_gateView = new QTableView(gatesBox);
+    configureTable(m_gateView);
+    m_gateView->setModel(m_gates);
+    m_gateView->setItemDelegateForColumn(GateModel::VerdictColumn, new VerdictDelegate(m_gateView));
+    m_gateView->horizontalHeader()->setStretchLastSection(true);
+    m_gateView->setColumnWidth(GateModel::GateColumn, 100);
+    m_gateView->setColumnWidth(GateModel::CanaryColumn, 80);
+    m_gateView->setColumnWidth(GateModel::BaselineColumn, 80);
+    m_gateView->setColumnWidth(GateModel::BoundColumn, 170);
+    m_gateView->setColumnWidth(GateModel::VerdictColumn, 120);
+    m_gateView->setAccessibleName(tr("Gates"));
+    gatesLayout->addWidget(m_gateView);
+    splitter->addWidget(gatesBox);
+
+    m_charts = new ReleaseCharts(splitter);
+    splitter->addWidget(m_charts);
+
+    auto *eventsBox = new QWidget(splitter);
+    auto *eventsLayout = new QVBoxLayout(eventsBox);
+    eventsLayout->setContentsMargins(0, 0, 0, 0);
+    eventsLayout->addWidget(heading(tr("Events"), eventsBox));
+    m_eventView = new QTableView(eventsBox);
+    configureTable(m_eventView);
+    m_eventView->setModel(m_events);
+    m_eventView->horizontalHeader()->setStretchLastSection(true);
+    m_eventView->setColumnWidth(ReleaseEventModel::TimeColumn, 76);
+    m_eventView->setColumnWidth(ReleaseEventModel::ActorColumn, 86);
+    m_eventView->setColumnWidth(ReleaseEventModel::KindColumn, 100);
+    m_eventView->setAccessibleName(tr("Release events"));
+    eventsLayout->addWidget(m_eventView);
+    splitter->addWidget(eventsBox);
+    splitter->setStretchFactor(0, 2);
+    splitter->setStretchFactor(1, 5);
+    splitter->setStretchFactor(2, 2);
+    // Room for the five gates of the playbook's later stages without scrolling.
+    splitter->setSizes({178, 262, 140});
+    layout->addWidget(splitter, 1);
+    return page;
+}
+
+void CanaryPanel::setController(ReleaseController *controller)
+{
+    if (m_controller)
+        disconnect(m_controller, nullptr, this, nullptr);
+    m_controller = controller;
+    m_gates->clear();
+    m_events->clear();
+    m_charts->clear();
+    m_shownTraceOf.clear();
+    m_shownTraceAt.reset();
+    if (m_controller) {
+        connect(m_controller, &ReleaseController::releaseChanged, this,
+                [this](const ServiceKey &service) {
+                    if (service == m_observed.key)
+                        refresh();
+                });
+    }
+    refresh();
+}
+
+void CanaryPanel::showService(const ServiceStatus &observed)
+{
+    if (observed.key != m_observed.key)
+        m_message->hide();
+    m_observed = observed;
+    refresh();
+}
+
+void CanaryPanel::refresh()
+{
+    const ServiceKey &key = m_observed.key;
+    const Release *release = m_controller ? m_controller->release(key) : nullptr;
+    if (!release) {
+        m_pages->setCurrentIndex(0);
+        m_emptyTitle->setText(
+            tr("No canary release of %1 (%2) yet").arg(key.name, key.environment));
+        QString text = tr("Start one to send a new version a small share of traffic, stage by "
+                          "stage, with gates comparing it to the version serving now.");
+        if (m_controller && m_observed.strategy != Strategy::Canary)
+            text = tr("%1 is released with the %2 strategy; canaries are for services whose "
+                      "strategy is canary.")
+                       .arg(key.name, toString(m_observed.strategy));
+        m_emptyText->setText(text);
+        m_start->setEnabled(m_controller && m_observed.strategy == Strategy::Canary);
+        m_gates->clear();
+        m_events->clear();
+        m_charts->clear();
+        m_shownTraceOf.clear();
+        return;
+    }
+    m_pages->setCurrentIndex(1);
+    const CanaryPlan &plan = release->plan;
+    const CanaryStatus &status = release->status;
+    const TimePoint now = m_clock->now();
+    const CanaryPhase phase = canary::phase(plan, status, m_observed, now);
+
+    m_title->setText(tr("%1 → %2").arg(status.stableVersion, status.canaryVersion));
+    m_phase->setBadges({{Badge::Style::Chip, phaseWord(phase), phaseColor(phase, palette())}});
+    m_meta->setText(tr("plan %1 · started %2 UTC by %3")
+                        .arg(plan.name, timeOfDay(status.startedAt), status.startedBy));
+    m_meta->setToolTip(tr("Release %1, plan %2 (%3)").arg(status.id, plan.name, plan.origin));
+
+    QList<StageStepper::Step> steps;
+    for (int i = 0; i < plan.stages.size(); ++i) {
+        const CanaryStage &stage = plan.stage(i);
+        StageStepper::Step step;
+        step.title = percentText(stage.weightPercent);
+        if (i == plan.finalStage())
+            step.subtitle = tr("complete");
+        else
+            step.subtitle = tr("bake %1%2")
+                                .arg(formatDuration(stage.bake),
+                                     stage.approval ? tr(" + approval") : QString());
+        if (status.succeeded() || i < status.stage) {
+            step.state = StageStepper::Step::State::Done;
+        } else if (i == status.stage) {
+            step.state = status.aborted ? StageStepper::Step::State::Failed
+                                        : StageStepper::Step::State::Current;
+            if (status.aborted)
+                step.subtitle = status.finished() ? tr("rolled back") : tr("rolling back");
+            else if (const auto left = canary::bakeRemaining(plan, status, now))
+                step.subtitle = *left > Duration(0) ? tr("%1 left").arg(formatDuration(*left))
+                                                    : phaseWord(phase).toLower();
+            else
+                step.subtitle = phaseWord(phase).toLower();
+        }
+        steps.append(step);
+    }
+    m_stepper->setSteps(steps);
+
+    const QString canaryVersion = status.canaryVersion;
+    std::optional<double> observedShare;
+    int canaryReady = 0;
+    int baselineReady = 0;
+    for (const VersionSummary &summary : summarizeVersions(m_observed)) {
+        if (summary.version == canaryVersion) {
+            observedShare = summary.observedSharePercent;
+            canaryReady = summary.ready;
+        } else if (summary.version == status.stableVersion) {
+            baselineReady = summary.ready;
+        }
+    }
+    const double routed = m_observed.traffic ? m_observed.traffic->weightOf(canaryVersion) : 0;
+    m_facts->setText(
+        tr("Stage %1 of %2 · weight wanted %3, set %4, observed %5 · canary %6 ready · "
+           "baseline %7 ready")
+            .arg(status.stage + 1)
+            .arg(plan.stages.size())
+            .arg(percentText(canary::desiredWeight(plan, status)),
+                 m_observed.traffic ? percentText(routed) : tr("unknown"),
+                 observedShare ? QStringLiteral("%1 %").arg(*observedShare, 0, 'f', 2)
+                               : tr("no data"))
+            .arg(canaryReady)
+            .arg(baselineReady));
+    QString reason = release->reason;
+    if (!reason.isEmpty())
+        reason[0] = reason[0].toUpper();
+    m_reason->setText(reason);
+
+    m_gates->setRelease(plan, status);
+    m_events->setEvents(status.id, release->events);
+    // The charts redraw only when the trace has something new.
+    if (m_shownTraceOf != status.id || m_shownTraceAt != release->trace.lastSampleAt
+        || release->trace.endedAt) {
+        m_charts->setTrace(release->trace, status.canaryVersion, status.stableVersion);
+        m_shownTraceOf = status.id;
+        m_shownTraceAt = release->trace.lastSampleAt;
+    }
+
+    struct Button {
+        QPushButton *button;
+        canary::Command command;
+    };
+    const bool paused = status.pausedAt.has_value();
+    m_pause->setText(paused ? tr("Resume") : tr("Pause"));
+    const Button buttons[] = {{m_promote, canary::Command::Promote},
+                              {m_promoteFully, canary::Command::PromoteFully},
+                              {m_pause, paused ? canary::Command::Resume : canary::Command::Pause},
+                              {m_abort, canary::Command::Abort},
+                              {m_retry, canary::Command::Retry}};
+    for (const Button &b : buttons) {
+        const QString refused = m_controller->refusal(m_observed.key, b.command);
+        b.button->setEnabled(refused.isEmpty());
+        b.button->setToolTip(refused);
+    }
+    m_retry->setVisible(status.aborted);
+}
+
+void CanaryPanel::confirmCommand(canary::Command command)
+{
+    const Release *release = m_controller ? m_controller->release(m_observed.key) : nullptr;
+    if (!release)
+        return;
+    const CanaryPlan &plan = release->plan;
+    const CanaryStatus &status = release->status;
+    const QString service = tr("%1 (%2)").arg(m_observed.key.name, m_observed.key.environment);
+    ReasonDialog::Request request;
+    switch (command) {
+    case canary::Command::Promote: {
+        const int next = status.stage + 1;
+        request.title = tr("Promote %1").arg(service);
+        request.text = tr("Move %1 %2 from %3 to %4 of traffic now? This cuts the current stage "
+                          "short: its remaining bake and its gates' verdicts are skipped.")
+                           .arg(service, status.canaryVersion,
+                                percentText(plan.stage(status.stage).weightPercent),
+                                percentText(plan.stage(next).weightPercent));
+        request.acceptLabel = tr("Promote to %1").arg(percentText(plan.stage(next).weightPercent));
+        request.reasonRequired = true;
+        break;
+    }
+    case canary::Command::PromoteFully:
+        request.title = tr("Promote %1 fully").arg(service);
+        request.text = tr("Send all traffic of %1 to %2 now, skipping every remaining stage and "
+                          "gate? %3 is scaled down once %2 serves everything.")
+                           .arg(service, status.canaryVersion, status.stableVersion);
+        request.acceptLabel = tr("Send all traffic to %1").arg(status.canaryVersion);
+        request.reasonRequired = true;
+        request.destructive = true;
+        break;
+    case canary::Command::Abort:
+        request.title = tr("Abort the canary of %1").arg(service);
+        request.text = tr("Stop the canary of %1 %2? All traffic goes back to %3 in one router "
+                          "call, then %2 is scaled down.")
+                           .arg(service, status.canaryVersion, status.stableVersion);
+        request.acceptLabel = tr("Abort and roll back");
+        request.destructive = true;
+        break;
+    case canary::Command::Retry:
+        request.title = tr("Retry the canary of %1").arg(service);
+        request.text
+            = tr("Start the canary of %1 %2 again from its first stage (%3)?")
+                  .arg(service, status.canaryVersion, percentText(plan.stage(0).weightPercent));
+        request.acceptLabel = tr("Retry from %1").arg(percentText(plan.stage(0).weightPercent));
+        break;
+    case canary::Command::Pause:
+    case canary::Command::Resume: return;
+    }
+    auto *dialog = new ReasonDialog(request, this);
+    dialog->setObjectName(QStringLiteral("confirm-%1").arg(canary::toString(command)));
+    connect(dialog, &QDialog::accepted, this,
+            [this, dialog, command] { runCommand(command, dialog->reason()); });
+    dialog->open();
+}
+
+void CanaryPanel::runCommand(canary::Command command, const QString &reason)
+{
+    if (!m_controller)
+        return;
+    const Result<Done, QString> done = m_controller->command(m_observed.key, command, reason);
+    showMessage(done ? QString() : done.error());
+}
+
+void CanaryPanel::showMessage(const QString &message)
+{
+    m_message->setText(message);
+    m_message->setVisible(!message.isEmpty());
+}
+
+QString CanaryPanel::factsText() const
+{
+    return m_facts->text();
+}
+
+QString CanaryPanel::reasonText() const
+{
+    return m_reason->text();
+}
+
+QString CanaryPanel::messageText() const
+{
+    return m_message->isVisible() ? m_message->text() : QString();
+}
+
+} // namespace sb

@@ -1,0 +1,97 @@
+#pragma once
+
+#include "canaryengine.h"
+#include "fleet.h"
+
+#include <QPointer>
+#include <QWidget>
+
+class QLabel;
+class QPushButton;
+class QStackedWidget;
+class QTableView;
+
+namespace sb {
+
+class BadgeLine;
+class GateModel;
+class ReleaseCharts;
+class ReleaseController;
+class ReleaseEventModel;
+class StageStepper;
+class TextLine;
+class Clock;
+
+// The selected service's canary: its stages with the current one and the bake countdown, the
+// weight the router is set to beside the share the canary really gets, the gates' verdicts, the
+// live charts and the events so far, and the operator's buttons, enabled exactly when the
+// engine would accept them. Every button goes through the ReleaseController; a refusal shows
+// here, in the panel, never in a modal.
+class CanaryPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit CanaryPanel(Clock *clock, QWidget *parent = nullptr);
+
+    void setController(ReleaseController *controller);
+    // The service to show and what is observed of it now.
+    void showService(const ServiceStatus &observed);
+
+    QPushButton *startButton() const { return m_start; }
+    QPushButton *promoteButton() const { return m_promote; }
+    QPushButton *promoteFullyButton() const { return m_promoteFully; }
+    QPushButton *pauseButton() const { return m_pause; }
+    QPushButton *abortButton() const { return m_abort; }
+    QPushButton *retryButton() const { return m_retry; }
+    StageStepper *stepper() const { return m_stepper; }
+    GateModel *gateModel() const { return m_gates; }
+    ReleaseEventModel *eventModel() const { return m_events; }
+    ReleaseCharts *charts() const { return m_charts; }
+    // The facts line and the engine's sentence, as shown.
+    QString factsText() const;
+    QString reasonText() const;
+    QString messageText() const;
+
+Q_SIGNALS:
+    // "Start canary…" on a service without a running release.
+    void startRequested(const sb::ServiceKey &service);
+
+private:
+    QWidget *buildEmptyPage();
+    QWidget *buildReleasePage();
+    void refresh();
+    void confirmCommand(canary::Command command);
+    void runCommand(canary::Command command, const QString &reason);
+    void showMessage(const QString &message);
+
+    Clock *m_clock;
+    QPointer<ReleaseController> m_controller;
+    ServiceStatus m_observed;
+    QString m_shownTraceOf; // release id whose trace the charts show
+    std::optional<TimePoint> m_shownTraceAt;
+
+    QStackedWidget *m_pages;
+    QLabel *m_emptyTitle;
+    QLabel *m_emptyText;
+    QPushButton *m_start;
+
+    QLabel *m_title;
+    BadgeLine *m_phase;
+    QLabel *m_meta;
+    QPushButton *m_promote;
+    QPushButton *m_promoteFully;
+    QPushButton *m_pause;
+    QPushButton *m_abort;
+    QPushButton *m_retry;
+    StageStepper *m_stepper;
+    TextLine *m_facts;
+    QLabel *m_reason;
+    QLabel *m_message;
+    GateModel *m_gates;
+    QTableView *m_gateView;
+    ReleaseCharts *m_charts;
+    ReleaseEventModel *m_events;
+    QTableView *m_eventView;
+};
+
+} // namespace sb
