@@ -38,7 +38,7 @@ public:
     explicit ServiceListModel(QObject *parent = nullptr);
 
     void setSnapshot(const ConsoleSnapshot &snapshot);
-    // A word on the service's release beside its strategy ("5 %", "paused", "rolled back");
+    // A word on the service's release beside its strategy ("5 %", "paused", "aborted");
     // empty for none. Kept across snapshots until replaced.
     void setReleaseNote(const ServiceKey &key, const QString &note);
 

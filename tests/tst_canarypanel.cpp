@@ -10,9 +10,9 @@
 #include "mainwindow.h"
 #include "reasondialog.h"
 #include "releasecharts.h"
-#include "servicelistmodel.h"
 #include "releasecontroller.h"
 #include "releaseeventmodel.h"
+#include "servicelistmodel.h"
 #include "stagestepper.h"
 #include "startreleasedialog.h"
 #include "versionmodel.h"
@@ -242,7 +242,7 @@ void TestCanaryPanel::showsTheAutomaticAbort()
     // The service list tells how it ended without opening it.
     const QModelIndex strategy = window.serviceModel()->index(
         window.serviceModel()->rowOf(recommendations), ServiceListModel::StrategyColumn);
-    QCOMPARE(strategy.data().toString(), QStringLiteral("Canary · rolled back"));
+    QCOMPARE(strategy.data().toString(), QStringLiteral("Canary · aborted"));
 }
 
 void TestCanaryPanel::startsACanaryFromTheDialog()

@@ -93,7 +93,7 @@ QString releaseNote(const ReleaseController::Release &release, const ServiceStat
     case CanaryPhase::Holding: return QObject::tr("%1 held").arg(weight);
     case CanaryPhase::Paused: return QObject::tr("paused");
     case CanaryPhase::Aborting: return QObject::tr("aborting");
-    case CanaryPhase::Aborted: return QObject::tr("rolled back");
+    case CanaryPhase::Aborted: return QObject::tr("aborted");
     case CanaryPhase::Succeeded: return QObject::tr("done");
     }
     return {};
@@ -568,8 +568,10 @@ void MainWindow::applySnapshot(const ConsoleSnapshot &snapshot)
             ServiceListModel::HealthColumn,
             std::max(healthWidth, m_serviceView->columnWidth(ServiceListModel::HealthColumn)));
         // So does a release's note beside the strategy.
-        const int strategyWidth
-            = m_serviceView->fontMetrics().horizontalAdvance(tr("Canary · rolled back")) + 14;
+        int strategyWidth = 0;
+        for (const QString &longest : {tr("Canary · 50 % held"), tr("Canary · aborting")})
+            strategyWidth = std::max(strategyWidth,
+                                     m_serviceView->fontMetrics().horizontalAdvance(longest) + 8);
         m_serviceView->setColumnWidth(
             ServiceListModel::StrategyColumn,
             std::max(strategyWidth, m_serviceView->columnWidth(ServiceListModel::StrategyColumn)));
