@@ -464,6 +464,12 @@ void runStage(const CanaryPlan &plan, CanaryDecision &decision, const ServiceSta
         }
     }
 
+    // Throughout the bake, a weight changed behind the release's back is set again.
+    if (!paused && observed.traffic
+        && !weightIs(observed, status.canaryVersion, stage.weightPercent)
+        && shouldRequest(status.weightRequest, stage.weightPercent, false, now))
+        requestWeight(decision, stage.weightPercent, now);
+
     QStringList waiting;
     if (!measureGates(plan, decision, observed, now, waiting)) {
         rollBack(decision, observed, now);

@@ -306,6 +306,15 @@ void TestCanaryEngine::rules_data()
 
     // Gates while baking.
     const Setup bakingSince0 = [](CanaryStatus &s) { bakeSince(s, 0s); };
+    row("a weight changed behind the release's back is set again", bakingSince0, baking(3), 40s,
+        {"set weights 2.3.1 90 %, 2.4.0 10 %"}, {}, "baking", "baking, 4 min 20 s left");
+    row(
+        "and not again before the retry interval",
+        [](CanaryStatus &s) {
+            bakeSince(s, 0s);
+            s.weightRequest = Request{10, at(30s), false};
+        },
+        baking(3), 40s, {}, {}, "baking", "baking");
     row("no measurement before the gate's interval", bakingSince0,
         withMetrics(baking(), minuteEnding(30s, 500, 0.002)), 30s, {}, {}, "baking",
         "4 min 30 s left");
