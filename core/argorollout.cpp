@@ -2,10 +2,7 @@
 
 #include "yamlreader.h"
 
-#include <QFile>
 #include <QFileInfo>
-
-#include <yaml-cpp/depthguard.h>
 
 #include <climits>
 #include <cmath>
@@ -19,10 +16,6 @@ namespace sb {
 namespace {
 
 using NodeType = YAML::NodeType;
-
-// A manifest is a few pages; anything far larger is the wrong file, and reading it whole would
-// stall the console.
-constexpr qint64 maxFileBytes = 8 * 1024 * 1024;
 
 const QString setWeightKind = QStringLiteral("setWeight");
 const QString pauseKind = QStringLiteral("pause");
@@ -59,26 +52,7 @@ QString unsupportedReason(const QString &kind)
     return QStringLiteral("Signalbox cannot run Argo Rollouts step plugins");
 }
 
-struct Entry {
-    YAML::Node key;
-    YAML::Node value;
-};
-
-// Kubernetes objects carry many keys the import never reads, so they cannot go through
-// YamlMap's key checks. Like YamlMap, this iterates instead of using operator[], which inserts
-// keys or returns nodes that throw.
-std::optional<Entry> entryOf(const YAML::Node &map, const char *key)
-{
-    if (nodeType(map) != NodeType::Map)
-        return std::nullopt;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-        if (nodeType(it->first) == NodeType::Scalar && it->first.Scalar() == key)
-            return Entry{it->first, it->second};
-    }
-    return std::nullopt;
-}
-
-QString scalarOf(const std::optional<Entry> &entry)
+QString scalarOf(const std::optional<YamlEntry> &entry)
 {
     if (!entry || nodeType(entry->value) != NodeType::Scalar)
         return {};
@@ -111,11 +85,11 @@ public:
     {
         checkEveryStageGates();
         const YAML::Node rollout = findRollout(documents);
-        const Entry spec = requiredMapping(rollout, rollout, "spec", QStringLiteral("spec"));
-        const Entry strategy
+        const YamlEntry spec = requiredMapping(rollout, rollout, "spec", QStringLiteral("spec"));
+        const YamlEntry strategy
             = requiredMapping(spec.value, spec.key, "strategy", QStringLiteral("spec.strategy"));
-        if (!entryOf(strategy.value, "canary")) {
-            if (const std::optional<Entry> blueGreen = entryOf(strategy.value, "blueGreen")) {
+        if (!findEntry(strategy.value, "canary")) {
+            if (const std::optional<YamlEntry> blueGreen = findEntry(strategy.value, "blueGreen")) {
                 failAt(m_file, blueGreen->key,
                        QStringLiteral("%1 uses the blueGreen strategy, and only canary steps "
                                       "import into a canary plan; give the service 'strategy: "
@@ -123,8 +97,8 @@ public:
                            .arg(m_subject));
             }
         }
-        const Entry canary = requiredMapping(strategy.value, strategy.key, "canary",
-                                             QStringLiteral("spec.strategy.canary"));
+        const YamlEntry canary = requiredMapping(strategy.value, strategy.key, "canary",
+                                                 QStringLiteral("spec.strategy.canary"));
         const YAML::Node steps = readSteps(canary);
         readMaxTrafficWeight(canary.value);
         readBackgroundAnalysis(canary.value, int(steps.size()));
@@ -167,14 +141,14 @@ private:
         bool empty = true;
         for (const YAML::Node &document : documents) {
             empty = empty && nodeType(document) == NodeType::Null;
-            const std::optional<Entry> kind = entryOf(document, "kind");
+            const std::optional<YamlEntry> kind = findEntry(document, "kind");
             const QString kindName = scalarOf(kind);
             if (kindName != QLatin1String("Rollout")) {
                 if (!kindName.isEmpty() && !otherKinds.contains(kindName))
                     otherKinds.append(kindName);
                 continue;
             }
-            const std::optional<Entry> apiVersion = entryOf(document, "apiVersion");
+            const std::optional<YamlEntry> apiVersion = findEntry(document, "apiVersion");
             const QString api = scalarOf(apiVersion);
             if (!api.startsWith(QLatin1String("argoproj.io/"))) {
                 failAt(m_file, apiVersion ? apiVersion->value : kind->value,
@@ -217,17 +191,17 @@ private:
 
     static QString subjectOf(const YAML::Node &rollout)
     {
-        const std::optional<Entry> metadata = entryOf(rollout, "metadata");
-        const QString name = metadata ? scalarOf(entryOf(metadata->value, "name")) : QString();
+        const std::optional<YamlEntry> metadata = findEntry(rollout, "metadata");
+        const QString name = metadata ? scalarOf(findEntry(metadata->value, "name")) : QString();
         return name.isEmpty() ? QStringLiteral("the Rollout")
                               : QStringLiteral("Rollout %1").arg(quotedValue(name));
     }
 
     // The mapping under `key` of `parent`; when absent, the message points at `missingAt`.
-    Entry requiredMapping(const YAML::Node &parent, const YAML::Node &missingAt, const char *key,
-                          const QString &path) const
+    YamlEntry requiredMapping(const YAML::Node &parent, const YAML::Node &missingAt,
+                              const char *key, const QString &path) const
     {
-        const std::optional<Entry> entry = entryOf(parent, key);
+        const std::optional<YamlEntry> entry = findEntry(parent, key);
         if (!entry || nodeType(entry->value) == NodeType::Null) {
             failAt(m_file, entry ? entry->key : missingAt,
                    QStringLiteral("%1 has no %2; the canary steps to import belong under "
@@ -243,10 +217,10 @@ private:
         return *entry;
     }
 
-    YAML::Node readSteps(const Entry &canary)
+    YAML::Node readSteps(const YamlEntry &canary)
     {
         const QString example = QStringLiteral("'- setWeight: 20' and '- pause: {duration: 10m}'");
-        const std::optional<Entry> steps = entryOf(canary.value, "steps");
+        const std::optional<YamlEntry> steps = findEntry(canary.value, "steps");
         // Without steps Argo Rollouts goes straight to 100 %: there is no canary to import.
         if (!steps) {
             failAt(m_file, canary.key,
@@ -269,9 +243,9 @@ private:
     // tenths of a percent).
     void readMaxTrafficWeight(const YAML::Node &canary)
     {
-        const std::optional<Entry> routing = entryOf(canary, "trafficRouting");
-        const std::optional<Entry> max
-            = routing ? entryOf(routing->value, "maxTrafficWeight") : std::nullopt;
+        const std::optional<YamlEntry> routing = findEntry(canary, "trafficRouting");
+        const std::optional<YamlEntry> max
+            = routing ? findEntry(routing->value, "maxTrafficWeight") : std::nullopt;
         if (!max || nodeType(max->value) == NodeType::Null)
             return;
         bool ok = false;
@@ -290,7 +264,7 @@ private:
     // dryRun metrics never stop an Argo rollout, but a Signalbox gate always can.
     void refuseDryRun(const YAML::Node &analysis, const QString &subject) const
     {
-        if (const std::optional<Entry> dryRun = entryOf(analysis, "dryRun")) {
+        if (const std::optional<YamlEntry> dryRun = findEntry(analysis, "dryRun")) {
             failAt(m_file, dryRun->key,
                    QStringLiteral("%1 runs metrics in dryRun, whose failures do not stop an Argo "
                                   "rollout, while the gate a template imports as always can; "
@@ -301,7 +275,7 @@ private:
 
     void readBackgroundAnalysis(const YAML::Node &canary, int stepCount)
     {
-        const std::optional<Entry> entry = entryOf(canary, "analysis");
+        const std::optional<YamlEntry> entry = findEntry(canary, "analysis");
         if (!entry || nodeType(entry->value) == NodeType::Null)
             return;
         const QString subject = QStringLiteral("background analysis (spec.strategy.canary."
@@ -564,34 +538,10 @@ private:
 Result<CanaryPlan, Diagnostic> parseUnlocated(const QByteArray &yaml, const QString &file,
                                               const ArgoImportOptions &options)
 {
-    try {
-        const std::vector<YAML::Node> documents
-            = YAML::LoadAll(std::string(yaml.constData(), static_cast<size_t>(yaml.size())));
-        return Importer(file, options).import(documents);
-    } catch (const DiagnosticError &error) {
-        return error.diagnostic();
-    } catch (const YAML::DeepRecursion &error) {
-        return diagnosticAtMark(
-            file, error.mark,
-            QStringLiteral("the YAML is nested too deeply to be a Rollout "
-                           "manifest (lists or mappings inside each other "
-                           "hundreds of levels down); is this the right file?"));
-    } catch (const YAML::ParserException &error) {
-        return diagnosticAtMark(file, error.mark,
-                                QStringLiteral("this is not valid YAML: %1; check the indentation "
-                                               "and quoting here and on the line above")
-                                    .arg(QString::fromStdString(error.msg)));
-    } catch (const YAML::Exception &error) {
-        return diagnosticAtMark(file, error.mark,
-                                QStringLiteral("could not read the manifest: %1")
-                                    .arg(QString::fromStdString(error.msg)));
-    } catch (const std::exception &error) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("could not read the manifest: %1")
-                              .arg(QString::fromLocal8Bit(error.what()))};
-    } catch (...) {
-        return Diagnostic{file, 0, 0, QStringLiteral("could not read the manifest")};
-    }
+    return catchYamlErrors<CanaryPlan>(file, QStringLiteral("Rollout manifest"), [&] {
+        return Importer(file, options)
+            .import(YAML::LoadAll(std::string(yaml.constData(), static_cast<size_t>(yaml.size()))));
+    });
 }
 
 } // namespace
@@ -611,38 +561,10 @@ Result<CanaryPlan, Diagnostic> parseArgoRollout(const QByteArray &yaml, const QS
 Result<CanaryPlan, Diagnostic> loadArgoRollout(const QString &path,
                                                const ArgoImportOptions &options)
 {
-    if (path.isEmpty())
-        return Diagnostic{path, 0, 0, QStringLiteral("no Argo Rollouts manifest was given")};
-    const QFileInfo info(path);
-    const QString file = info.absoluteFilePath();
-    if (info.isDir()) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("cannot read the manifest: it is a directory")};
-    }
-    // A pipe or a device could block the console forever on open or read.
-    if (info.exists() && !info.isFile()) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("cannot read the manifest: it is not a regular file (a "
-                                         "pipe, socket or device); save it as a file")};
-    }
-    QFile input(file);
-    if (!input.open(QIODevice::ReadOnly)) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("cannot open the manifest: %1").arg(input.errorString())};
-    }
-    // Read one byte past the limit rather than trusting size(), which is 0 for pipes.
-    const QByteArray data = input.read(maxFileBytes + 1);
-    if (input.error() != QFileDevice::NoError) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("cannot read the manifest: %1").arg(input.errorString())};
-    }
-    if (data.size() > maxFileBytes) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("the manifest is larger than %1 MB; is this the right "
-                                         "file?")
-                              .arg(maxFileBytes / (1024 * 1024))};
-    }
-    return parseArgoRollout(data, file, options);
+    Result<QByteArray, Diagnostic> data = readUserFile(path, QStringLiteral("manifest"));
+    if (!data)
+        return data.error();
+    return parseArgoRollout(data.value(), QFileInfo(path).absoluteFilePath(), options);
 }
 
 } // namespace sb

@@ -4,12 +4,9 @@
 #include "planreader.h"
 #include "yamlreader.h"
 
-#include <QFile>
 #include <QFileInfo>
 #include <QHash>
 #include <QRegularExpression>
-
-#include <yaml-cpp/depthguard.h>
 
 #include <string>
 #include <vector>
@@ -19,10 +16,6 @@ namespace sb {
 namespace {
 
 using NodeType = YAML::NodeType;
-
-// A workspace is a page of text; anything far larger is the wrong file, and reading it whole
-// would stall the console.
-constexpr qint64 maxFileBytes = 8 * 1024 * 1024;
 
 const QStringList topLevelKeys{QStringLiteral("workspace"), QStringLiteral("environments"),
                                QStringLiteral("adapters"),  QStringLiteral("services"),
@@ -491,44 +484,23 @@ private:
 Result<Workspace, Diagnostic> parseUnlocated(const QByteArray &yaml, const QString &file,
                                              const AdapterRegistry &registry)
 {
-    try {
-        const std::vector<YAML::Node> documents
-            = YAML::LoadAll(std::string(yaml.constData(), static_cast<size_t>(yaml.size())));
-        if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
-            return Diagnostic{file, 0, 0,
-                              QStringLiteral("the workspace file is empty; it needs at least "
-                                             "'environments', 'adapters' and 'services'")};
-        }
-        if (documents.size() > 1) {
-            return diagnosticAt(file, documents[1],
-                                QStringLiteral("the workspace file holds %1 YAML documents "
-                                               "(separated by '---'); keep exactly one")
-                                    .arg(documents.size()));
-        }
-        return Loader(file, registry).load(documents.front());
-    } catch (const DiagnosticError &error) {
-        return error.diagnostic();
-    } catch (const YAML::DeepRecursion &error) {
-        return diagnosticAtMark(file, error.mark,
-                                QStringLiteral("the YAML is nested too deeply to be a workspace "
-                                               "(lists or mappings inside each other hundreds of "
-                                               "levels down); is this the right file?"));
-    } catch (const YAML::ParserException &error) {
-        return diagnosticAtMark(file, error.mark,
-                                QStringLiteral("this is not valid YAML: %1; check the indentation "
-                                               "and quoting here and on the line above")
-                                    .arg(QString::fromStdString(error.msg)));
-    } catch (const YAML::Exception &error) {
-        return diagnosticAtMark(file, error.mark,
-                                QStringLiteral("could not read the workspace: %1")
-                                    .arg(QString::fromStdString(error.msg)));
-    } catch (const std::exception &error) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("could not read the workspace: %1")
-                              .arg(QString::fromLocal8Bit(error.what()))};
-    } catch (...) {
-        return Diagnostic{file, 0, 0, QStringLiteral("could not read the workspace")};
-    }
+    return catchYamlErrors<Workspace>(
+        file, QStringLiteral("workspace"), [&]() -> Result<Workspace, Diagnostic> {
+            const std::vector<YAML::Node> documents
+                = YAML::LoadAll(std::string(yaml.constData(), static_cast<size_t>(yaml.size())));
+            if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
+                return Diagnostic{file, 0, 0,
+                                  QStringLiteral("the workspace file is empty; it needs at least "
+                                                 "'environments', 'adapters' and 'services'")};
+            }
+            if (documents.size() > 1) {
+                return diagnosticAt(file, documents[1],
+                                    QStringLiteral("the workspace file holds %1 YAML documents "
+                                                   "(separated by '---'); keep exactly one")
+                                        .arg(documents.size()));
+            }
+            return Loader(file, registry).load(documents.front());
+        });
 }
 
 } // namespace
@@ -549,40 +521,10 @@ Result<Workspace, Diagnostic> parseWorkspace(const QByteArray &yaml, const QStri
 
 Result<Workspace, Diagnostic> loadWorkspace(const QString &path, const AdapterRegistry &registry)
 {
-    if (path.isEmpty())
-        return Diagnostic{path, 0, 0, QStringLiteral("no workspace file was given")};
-    const QFileInfo info(path);
-    const QString file = info.absoluteFilePath();
-    if (info.isDir()) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("cannot read the workspace file: it is a directory")};
-    }
-    // A pipe or a device could block the console forever on open or read.
-    if (info.exists() && !info.isFile()) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("cannot read the workspace file: it is not a regular "
-                                         "file (a pipe, socket or device); save it as a file")};
-    }
-    QFile input(file);
-    if (!input.open(QIODevice::ReadOnly)) {
-        return Diagnostic{
-            file, 0, 0,
-            QStringLiteral("cannot open the workspace file: %1").arg(input.errorString())};
-    }
-    // Read one byte past the limit rather than trusting size(), which is 0 for pipes.
-    const QByteArray data = input.read(maxFileBytes + 1);
-    if (input.error() != QFileDevice::NoError) {
-        return Diagnostic{
-            file, 0, 0,
-            QStringLiteral("cannot read the workspace file: %1").arg(input.errorString())};
-    }
-    if (data.size() > maxFileBytes) {
-        return Diagnostic{file, 0, 0,
-                          QStringLiteral("the workspace file is larger than %1 MB; is this the "
-                                         "right file?")
-                              .arg(maxFileBytes / (1024 * 1024))};
-    }
-    return parseWorkspace(data, file, registry);
+    Result<QByteArray, Diagnostic> data = readUserFile(path, QStringLiteral("workspace file"));
+    if (!data)
+        return data.error();
+    return parseWorkspace(data.value(), QFileInfo(path).absoluteFilePath(), registry);
 }
 
 } // namespace sb

@@ -1,5 +1,7 @@
 #include "yamlreader.h"
 
+#include <QFile>
+#include <QFileInfo>
 #include <QSet>
 
 #include <algorithm>
@@ -74,25 +76,6 @@ std::optional<double> parseNumber(const QString &text)
     return value;
 }
 
-struct Entry {
-    YAML::Node key;
-    YAML::Node value;
-};
-
-// Looks keys up by iterating, never with operator[]: on a non-const node that inserts the key,
-// and on a const one it returns a zombie node.
-std::optional<Entry> findEntry(const YAML::Node &map, const char *key)
-{
-    if (nodeType(map) != NodeType::Map)
-        return std::nullopt;
-    const std::string wanted(key);
-    for (auto it = map.begin(); it != map.end(); ++it) {
-        if (nodeType(it->first) == NodeType::Scalar && it->first.Scalar() == wanted)
-            return Entry{it->first, it->second};
-    }
-    return std::nullopt;
-}
-
 const QString durationForms = QStringLiteral("250ms, 30s, 2m, 1h30m or a number of seconds");
 
 } // namespace
@@ -144,6 +127,56 @@ void requireSequence(const QString &file, const YAML::Node &node, const QString 
     failAt(file, node,
            QStringLiteral("%1 must be a list (one '- item' per line, or [a, b]), got %2")
                .arg(what, describe(node)));
+}
+
+std::optional<YamlEntry> findEntry(const YAML::Node &map, const char *key)
+{
+    if (nodeType(map) != NodeType::Map)
+        return std::nullopt;
+    const std::string wanted(key);
+    for (auto it = map.begin(); it != map.end(); ++it) {
+        if (nodeType(it->first) == NodeType::Scalar && it->first.Scalar() == wanted)
+            return YamlEntry{it->first, it->second};
+    }
+    return std::nullopt;
+}
+
+Result<QByteArray, Diagnostic> readUserFile(const QString &path, const QString &what)
+{
+    // A file the user writes is a page or two; anything far larger is the wrong file, and
+    // reading it whole would stall the console.
+    constexpr qint64 maxBytes = 8 * 1024 * 1024;
+    if (path.isEmpty())
+        return Diagnostic{path, 0, 0, QStringLiteral("no %1 was given").arg(what)};
+    const QFileInfo info(path);
+    const QString file = info.absoluteFilePath();
+    if (info.isDir())
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("cannot read the %1: it is a directory").arg(what)};
+    if (info.exists() && !info.isFile()) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("cannot read the %1: it is not a regular file (a pipe, "
+                                         "socket or device); save it as a file")
+                              .arg(what)};
+    }
+    QFile input(file);
+    if (!input.open(QIODevice::ReadOnly)) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("cannot open the %1: %2").arg(what, input.errorString())};
+    }
+    // Read one byte past the limit rather than trusting size(), which is 0 for pipes.
+    const QByteArray data = input.read(maxBytes + 1);
+    if (input.error() != QFileDevice::NoError) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("cannot read the %1: %2").arg(what, input.errorString())};
+    }
+    if (data.size() > maxBytes) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("the %1 is larger than %2 MB; is this the right file?")
+                              .arg(what)
+                              .arg(maxBytes / (1024 * 1024))};
+    }
+    return data;
 }
 
 QString nearestWord(const QString &word, const QStringList &candidates)
@@ -299,21 +332,21 @@ bool YamlMap::has(const char *key) const
 
 YAML::Node YamlMap::node(const char *key) const
 {
-    if (const std::optional<Entry> entry = findEntry(m_node, key))
+    if (const std::optional<YamlEntry> entry = findEntry(m_node, key))
         return entry->value;
     return YAML::Node(NodeType::Undefined);
 }
 
 YAML::Node YamlMap::keyNode(const char *key) const
 {
-    if (const std::optional<Entry> entry = findEntry(m_node, key))
+    if (const std::optional<YamlEntry> entry = findEntry(m_node, key))
         return entry->key;
     return YAML::Node(NodeType::Undefined);
 }
 
 QString YamlMap::requiredString(const char *key) const
 {
-    const std::optional<Entry> entry = findEntry(m_node, key);
+    const std::optional<YamlEntry> entry = findEntry(m_node, key);
     if (!entry) {
         failAt(
             m_file, m_node,

@@ -1,13 +1,16 @@
 #pragma once
 
 #include "diagnostic.h"
+#include "result.h"
 #include "timepoint.h"
 
 #include <QString>
 #include <QStringList>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <exception>
 #include <optional>
 
 namespace sb {
@@ -76,5 +79,52 @@ QString quotedValue(const QString &text);
 
 // Parses the duration syntax above from a scalar's text; nullopt when it does not parse.
 std::optional<Duration> parseDuration(const QString &text);
+
+// A key of a mapping and its value, as written.
+struct YamlEntry {
+    YAML::Node key;
+    YAML::Node value;
+};
+// Looks a key up by iterating, never with operator[]: on a non-const node that inserts the key,
+// and on a const one it returns a node that throws. Nullopt when absent or not a mapping.
+std::optional<YamlEntry> findEntry(const YAML::Node &map, const char *key);
+
+// Reads a file the user named, `what` naming it in messages ("workspace file", "manifest").
+// Directories, pipes, sockets and devices (which could block the console forever) and files over
+// 8 MB are refused without reading them; every failure names the file and what to do.
+Result<QByteArray, Diagnostic> readUserFile(const QString &path, const QString &what);
+
+// Runs `parse`, turning what yaml-cpp and the parser throw into a Diagnostic in `file`;
+// `what` names the document ("workspace", "Rollout manifest").
+template <typename T, typename Parse>
+Result<T, Diagnostic> catchYamlErrors(const QString &file, const QString &what, Parse parse)
+{
+    try {
+        return parse();
+    } catch (const DiagnosticError &error) {
+        return error.diagnostic();
+    } catch (const YAML::DeepRecursion &error) {
+        return diagnosticAtMark(file, error.mark,
+                                QStringLiteral("the YAML is nested too deeply to be a %1 (lists "
+                                               "or mappings inside each other hundreds of levels "
+                                               "down); is this the right file?")
+                                    .arg(what));
+    } catch (const YAML::ParserException &error) {
+        return diagnosticAtMark(file, error.mark,
+                                QStringLiteral("this is not valid YAML: %1; check the indentation "
+                                               "and quoting here and on the line above")
+                                    .arg(QString::fromStdString(error.msg)));
+    } catch (const YAML::Exception &error) {
+        return diagnosticAtMark(file, error.mark,
+                                QStringLiteral("could not read the %1: %2")
+                                    .arg(what, QString::fromStdString(error.msg)));
+    } catch (const std::exception &error) {
+        return Diagnostic{file, 0, 0,
+                          QStringLiteral("could not read the %1: %2")
+                              .arg(what, QString::fromLocal8Bit(error.what()))};
+    } catch (...) {
+        return Diagnostic{file, 0, 0, QStringLiteral("could not read the %1").arg(what)};
+    }
+}
 
 } // namespace sb
