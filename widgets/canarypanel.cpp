@@ -8,6 +8,7 @@
 #include "releasecontroller.h"
 #include "releaseeventmodel.h"
 #include "stagestepper.h"
+#include "tablestyle.h"
 #include "textline.h"
 #include "theme.h"
 
@@ -107,30 +108,6 @@ QColor phaseColor(CanaryPhase phase, const QPalette &palette)
     return palette.color(QPalette::Mid);
 }
 
-void configureTable(QTableView *view)
-{
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setSelectionMode(QAbstractItemView::SingleSelection);
-    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    view->setAlternatingRowColors(true);
-    view->setWordWrap(false);
-    view->setShowGrid(false);
-    view->verticalHeader()->hide();
-    view->verticalHeader()->setDefaultSectionSize(24);
-    view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    view->horizontalHeader()->setHighlightSections(false);
-    view->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
-}
-
-QLabel *heading(const QString &text, QWidget *parent)
-{
-    auto *label = new QLabel(text, parent);
-    QFont font = label->font();
-    font.setBold(true);
-    label->setFont(font);
-    return label;
-}
-
 } // namespace
 
 CanaryPanel::CanaryPanel(Clock *clock, QWidget *parent)
@@ -152,7 +129,7 @@ QWidget *CanaryPanel::buildEmptyPage()
     auto *page = new QWidget(this);
     auto *layout = new QVBoxLayout(page);
     layout->setContentsMargins(4, 12, 4, 4);
-    m_emptyTitle = heading(QString(), page);
+    m_emptyTitle = sectionLabel(QString(), page);
     layout->addWidget(m_emptyTitle);
     m_emptyText = new QLabel(page);
     m_emptyText->setWordWrap(true);
@@ -180,7 +157,7 @@ QWidget *CanaryPanel::buildReleasePage()
     layout->setSpacing(6);
 
     auto *top = new QHBoxLayout;
-    m_title = heading(QString(), page);
+    m_title = sectionLabel(QString(), page);
     top->addWidget(m_title);
     m_phase = new BadgeLine(Qt::AlignLeft, page);
     // Wide enough for the longest phase word: the line repaints without asking for layout.
@@ -246,7 +223,7 @@ QWidget *CanaryPanel::buildReleasePage()
     auto *gatesBox = new QWidget(splitter);
     auto *gatesLayout = new QVBoxLayout(gatesBox);
     gatesLayout->setContentsMargins(0, 0, 0, 0);
-    gatesLayout->addWidget(heading(tr("Gates"), gatesBox));
+    gatesLayout->addWidget(sectionLabel(tr("Gates"), gatesBox));
     m_gateView = new QTableView(gatesBox);
     configureTable(m_gateView);
     m_gateView->setModel(m_gates);
@@ -267,7 +244,7 @@ QWidget *CanaryPanel::buildReleasePage()
     auto *eventsBox = new QWidget(splitter);
     auto *eventsLayout = new QVBoxLayout(eventsBox);
     eventsLayout->setContentsMargins(0, 0, 0, 0);
-    eventsLayout->addWidget(heading(tr("Events"), eventsBox));
+    eventsLayout->addWidget(sectionLabel(tr("Events"), eventsBox));
     m_eventView = new QTableView(eventsBox);
     configureTable(m_eventView);
     m_eventView->setModel(m_events);

@@ -11,6 +11,7 @@
 #include "servicefilterproxy.h"
 #include "servicelistmodel.h"
 #include "startreleasedialog.h"
+#include "tablestyle.h"
 #include "textline.h"
 #include "theme.h"
 #include "versionmodel.h"
@@ -44,33 +45,6 @@
 namespace sb {
 
 namespace {
-
-constexpr int rowHeight = 26;
-
-QLabel *sectionLabel(const QString &text, QWidget *parent)
-{
-    auto *label = new QLabel(text, parent);
-    QFont font = label->font();
-    font.setBold(true);
-    font.setPointSizeF(font.pointSizeF() * 1.05);
-    label->setFont(font);
-    return label;
-}
-
-void configureTable(QTableView *view)
-{
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setSelectionMode(QAbstractItemView::SingleSelection);
-    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    view->setAlternatingRowColors(true);
-    view->setWordWrap(false);
-    view->setShowGrid(false);
-    view->verticalHeader()->hide();
-    view->verticalHeader()->setDefaultSectionSize(rowHeight);
-    view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    view->horizontalHeader()->setHighlightSections(false);
-    view->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
-}
 
 QString counted(int count, const QString &singular, const QString &plural)
 {
@@ -326,7 +300,7 @@ QWidget *MainWindow::buildFleetTab()
     auto fitVersions = [this] {
         const int rows = std::max(1, m_versionModel->rowCount());
         m_versionView->setFixedHeight(m_versionView->horizontalHeader()->sizeHint().height()
-                                      + rows * rowHeight + 2 * m_versionView->frameWidth());
+                                      + rows * tableRowHeight + 2 * m_versionView->frameWidth());
     };
     connect(m_versionModel, &QAbstractItemModel::rowsInserted, this, fitVersions);
     connect(m_versionModel, &QAbstractItemModel::rowsRemoved, this, fitVersions);
