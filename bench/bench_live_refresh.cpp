@@ -18,12 +18,6 @@ constexpr int defaultWarmupTicks = 50;
 constexpr int defaultMeasuredTicks = 1000;
 constexpr double targetP99Ms = 8;
 
-double millisecondsSince(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-        .count();
-}
-
 } // namespace
 
 int main(int argc, char **argv)
@@ -67,18 +61,18 @@ int main(int argc, char **argv)
         const sb::ConsoleSnapshot &snapshot = console.nextSnapshot();
         const auto start = std::chrono::steady_clock::now();
         window.applySnapshot(snapshot);
-        const double applied = millisecondsSince(start);
+        const double applied = sb::bench::millisecondsSince(start);
         // Layouts first, so the views draw the settled geometry once.
         QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
-        const double laidOut = millisecondsSince(start);
+        const double laidOut = sb::bench::millisecondsSince(start);
         // Every visible view dirty in full, then one paint pass, as a frame is drawn: calling
         // repaint() per view would flush the backing store three times.
         for (QWidget *view : views)
             view->update();
         QCoreApplication::sendPostedEvents(nullptr, QEvent::UpdateRequest);
-        const double repainted = millisecondsSince(start);
+        const double repainted = sb::bench::millisecondsSince(start);
         QCoreApplication::processEvents();
-        const double elapsed = millisecondsSince(start);
+        const double elapsed = sb::bench::millisecondsSince(start);
 
         if (tick >= warmupTicks) {
             refresh.total.push_back(elapsed);
@@ -100,12 +94,12 @@ int main(int argc, char **argv)
         window.update();
         QCoreApplication::sendPostedEvents(nullptr, QEvent::UpdateRequest);
         QCoreApplication::processEvents();
-        fullWindow.push_back(millisecondsSince(start));
+        fullWindow.push_back(sb::bench::millisecondsSince(start));
 
         start = std::chrono::steady_clock::now();
         window.applySnapshot(console.nextSnapshot());
         QCoreApplication::processEvents();
-        dirtyOnly.push_back(millisecondsSince(start));
+        dirtyOnly.push_back(sb::bench::millisecondsSince(start));
     }
 
     using sb::bench::percentile;

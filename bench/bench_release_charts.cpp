@@ -30,12 +30,6 @@ constexpr qint64 sampleMs = 1000;
 constexpr int areaWidth = 760;
 constexpr int areaHeight = 800;
 
-double millisecondsSince(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-        .count();
-}
-
 // One series' window and the value it wanders around.
 struct Feed {
     sb::TimeSeriesChart *chart;
@@ -154,10 +148,10 @@ int main(int argc, char **argv)
         const auto start = std::chrono::steady_clock::now();
         for (const Feed &feed : std::as_const(feeds))
             feed.chart->setSeriesPoints(feed.series, feed.points);
-        const double pushed = millisecondsSince(start);
+        const double pushed = sb::bench::millisecondsSince(start);
         QCoreApplication::sendPostedEvents();
         QCoreApplication::processEvents();
-        const double elapsed = millisecondsSince(start);
+        const double elapsed = sb::bench::millisecondsSince(start);
         if (tick >= warmupTicks) {
             ticks.total.push_back(elapsed);
             ticks.push.push_back(pushed);

@@ -3,6 +3,7 @@
 #include <QtGlobal>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -17,6 +18,12 @@ inline double percentile(std::vector<double> values, double p)
     std::sort(values.begin(), values.end());
     const auto rank = size_t(std::ceil(p / 100.0 * double(values.size())));
     return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
+}
+
+inline double millisecondsSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
 }
 
 inline double median(const std::vector<double> &values)
