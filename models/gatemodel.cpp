@@ -82,7 +82,7 @@ QVariant GateModel::display(const Row &row, int column) const
     const MetricUnit unit = row.spec.metric.unit;
     const std::optional<Measurement> &last = row.state.last;
     switch (Column(column)) {
-    case GateColumn: return row.gate;
+    case MetricColumn: return row.spec.metric.title;
     case CanaryColumn: return last ? valueText(last->canary, unit) : QString(emDash);
     case BaselineColumn: return last ? valueText(last->baseline, unit) : QString(emDash);
     case BoundColumn: return describeBound(row.spec.bound, unit);
@@ -116,8 +116,11 @@ QVariant GateModel::data(const QModelIndex &index, int role) const
     switch (role) {
     case Qt::DisplayRole: return display(row, index.column());
     case Qt::ToolTipRole:
-        return tr("%1: %2 %3, at least %4 requests per arm, fails after %5 failing measurements "
-                  "%6 apart (%7)")
+        // The why column is often cut short; its tooltip is the whole sentence.
+        if (index.column() == WhyColumn && row.state.last)
+            return row.state.last->why;
+        return tr("Gate %1: %2 %3, at least %4 requests per arm, fails after %5 failing "
+                  "measurements %6 apart (%7)")
             .arg(row.gate, row.spec.metric.title,
                  describeBound(row.spec.bound, row.spec.metric.unit))
             .arg(row.spec.minRequests)
@@ -127,6 +130,7 @@ QVariant GateModel::data(const QModelIndex &index, int role) const
         if (index.column() == CanaryColumn || index.column() == BaselineColumn)
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
+    case GateRole: return row.gate;
     case VerdictRole: return row.state.last ? QVariant(int(row.state.last->verdict)) : QVariant();
     case FailuresRole: return row.state.failures;
     case FailureLimitRole: return row.spec.failureLimit;
@@ -139,7 +143,7 @@ QVariant GateModel::headerData(int section, Qt::Orientation orientation, int rol
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (Column(section)) {
-    case GateColumn: return tr("Gate");
+    case MetricColumn: return tr("Metric");
     case CanaryColumn: return tr("Canary");
     case BaselineColumn: return tr("Baseline");
     case BoundColumn: return tr("Bound");

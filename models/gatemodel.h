@@ -7,15 +7,16 @@
 
 namespace sb {
 
-// One row per gate of a canary release's current stage: the values its last measurement saw,
-// the bound it applies, its verdict and why. Rows are keyed by gate name; the same release
+// One row per gate of a canary release's current stage: the metric it checks, the values its
+// last measurement saw, the bound it applies, its verdict and why; the gate's name and settings
+// are in the tooltip. Rows are keyed by gate name; the same release
 // refreshes in place, another release or stage resets.
 class GateModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
     enum Column {
-        GateColumn,
+        MetricColumn,
         CanaryColumn,
         BaselineColumn,
         BoundColumn,
@@ -26,9 +27,10 @@ public:
     Q_ENUM(Column)
 
     enum Role {
-        VerdictRole = Qt::UserRole, // int Verdict, invalid before the first measurement
-        FailuresRole,               // int failing measurements in this stage
-        FailureLimitRole,           // int
+        GateRole = Qt::UserRole, // QString, the gate's name
+        VerdictRole,             // int Verdict, invalid before the first measurement
+        FailuresRole,            // int failing measurements in this stage
+        FailureLimitRole,        // int
     };
     Q_ENUM(Role)
 

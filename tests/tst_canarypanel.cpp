@@ -140,9 +140,10 @@ void TestCanaryPanel::showsTheDemoCanaryMidRelease()
     // The 5 % stage's gates, each measured and passing on the healthy canary.
     const GateModel *gates = panel->gateModel();
     QCOMPARE(gates->rowCount(), 3);
-    QCOMPARE(gates->index(0, GateModel::GateColumn).data().toString(),
-             QStringLiteral("error-rate"));
-    QCOMPARE(gates->index(2, GateModel::GateColumn).data().toString(), QStringLiteral("orders"));
+    QCOMPARE(gates->index(0, 0).data(GateModel::GateRole).toString(), QStringLiteral("error-rate"));
+    QCOMPARE(gates->index(0, GateModel::MetricColumn).data().toString(),
+             QStringLiteral("Error rate"));
+    QCOMPARE(gates->index(2, 0).data(GateModel::GateRole).toString(), QStringLiteral("orders"));
     QCOMPARE(gates->index(0, GateModel::BoundColumn).data().toString(),
              QStringLiteral("≤ 1.5 × baseline + 0.10 pt"));
     for (int row = 0; row < gates->rowCount(); ++row) {

@@ -78,10 +78,10 @@ void TestReleaseModels::gatesRefreshInPlaceWithinAStage()
     CanaryStatus s = status();
     model.setRelease(plan(), s);
     QCOMPARE(dumpModel(model),
-             QStringLiteral("Gate | Canary | Baseline | Bound | Verdict | Why\n"
-                            "error-rate | — | — | ≤ 1.5 × baseline + 0.10 pt | Not measured | "
+             QStringLiteral("Metric | Canary | Baseline | Bound | Verdict | Why\n"
+                            "Error rate | — | — | ≤ 1.5 × baseline + 0.10 pt | Not measured | "
                             "first measurement 1 min after the weight is set\n"
-                            "p99-latency | — | — | ≤ 1.2 × baseline + 25 ms | Not measured | "
+                            "p99 latency | — | — | ≤ 1.2 × baseline + 25 ms | Not measured | "
                             "first measurement 1 min after the weight is set"));
 
     // A measurement changes cells, never the rows.
@@ -96,12 +96,13 @@ void TestReleaseModels::gatesRefreshInPlaceWithinAStage()
     QCOMPARE(resets.size(), 0);
     QVERIFY(!changes.isEmpty());
     QCOMPARE(dumpModel(model),
-             QStringLiteral("Gate | Canary | Baseline | Bound | Verdict | Why\n"
-                            "error-rate | 0.60 % | 0.20 % | ≤ 1.5 × baseline + 0.10 pt | "
+             QStringLiteral("Metric | Canary | Baseline | Bound | Verdict | Why\n"
+                            "Error rate | 0.60 % | 0.20 % | ≤ 1.5 × baseline + 0.10 pt | "
                             "Fail · 1/3 | 0.60 % > 0.40 % (baseline 0.20 %)\n"
-                            "p99-latency | 230 ms | 210 ms | ≤ 1.2 × baseline + 25 ms | Pass | "
+                            "p99 latency | 230 ms | 210 ms | ≤ 1.2 × baseline + 25 ms | Pass | "
                             "230 ms ≤ 277 ms (baseline 210 ms)"));
     QCOMPARE(model.index(0, 0).data(GateModel::VerdictRole).toInt(), int(Verdict::Fail));
+    QCOMPARE(model.index(1, 0).data(GateModel::GateRole).toString(), QStringLiteral("p99-latency"));
     QVERIFY(!model.index(0, 0).data(Qt::ToolTipRole).toString().isEmpty());
 
     // The next stage has other gates: a reset.

@@ -176,9 +176,7 @@ QWidget *CanaryPanel::buildReleasePage()
         button->setAutoDefault(false);
         top->addWidget(button);
     }
-    QPalette red = m_abort->palette();
-    red.setColor(QPalette::ButtonText, theme::healthColor(Health::Critical, palette()));
-    m_abort->setPalette(red);
+    theme::markDestructive(m_abort);
     connect(m_promote, &QPushButton::clicked, this,
             [this] { confirmCommand(canary::Command::Promote); });
     connect(m_promoteFully, &QPushButton::clicked, this,
@@ -229,11 +227,11 @@ QWidget *CanaryPanel::buildReleasePage()
     m_gateView->setModel(m_gates);
     m_gateView->setItemDelegateForColumn(GateModel::VerdictColumn, new VerdictDelegate(m_gateView));
     m_gateView->horizontalHeader()->setStretchLastSection(true);
-    m_gateView->setColumnWidth(GateModel::GateColumn, 100);
-    m_gateView->setColumnWidth(GateModel::CanaryColumn, 80);
-    m_gateView->setColumnWidth(GateModel::BaselineColumn, 80);
-    m_gateView->setColumnWidth(GateModel::BoundColumn, 170);
-    m_gateView->setColumnWidth(GateModel::VerdictColumn, 120);
+    m_gateView->setColumnWidth(GateModel::MetricColumn, 120);
+    m_gateView->setColumnWidth(GateModel::CanaryColumn, 70);
+    m_gateView->setColumnWidth(GateModel::BaselineColumn, 72);
+    m_gateView->setColumnWidth(GateModel::BoundColumn, 178);
+    m_gateView->setColumnWidth(GateModel::VerdictColumn, 100);
     m_gateView->setAccessibleName(tr("Gates"));
     gatesLayout->addWidget(m_gateView);
     splitter->addWidget(gatesBox);

@@ -35,11 +35,8 @@ ReasonDialog::ReasonDialog(const Request &request, QWidget *parent)
     auto *buttons = new QDialogButtonBox(this);
     m_accept = buttons->addButton(request.acceptLabel, QDialogButtonBox::AcceptRole);
     QPushButton *cancel = buttons->addButton(QDialogButtonBox::Cancel);
-    if (request.destructive) {
-        QPalette red = m_accept->palette();
-        red.setColor(QPalette::ButtonText, theme::healthColor(Health::Critical, palette()));
-        m_accept->setPalette(red);
-    }
+    if (request.destructive)
+        theme::markDestructive(m_accept);
     // Cancel is the default for anything destructive, so Enter never aborts by accident.
     (request.destructive ? cancel : m_accept)->setDefault(true);
     m_accept->setAutoDefault(!request.destructive);

@@ -2,6 +2,8 @@
 
 #include "adapter.h"
 
+#include <QWidget>
+
 namespace sb::theme {
 
 bool isDark(const QPalette &palette)
@@ -63,6 +65,15 @@ QColor canaryColor(const QPalette &palette)
 QColor baselineColor(const QPalette &palette)
 {
     return isDark(palette) ? QColor(0x93, 0xc5, 0xfd) : QColor(0x1d, 0x4e, 0xd8);
+}
+
+void markDestructive(QWidget *button)
+{
+    QPalette red = button->palette();
+    const QColor critical = healthColor(Health::Critical, red);
+    for (QPalette::ColorGroup group : {QPalette::Active, QPalette::Inactive})
+        red.setColor(group, QPalette::ButtonText, critical);
+    button->setPalette(red);
 }
 
 QColor tint(const QColor &color, const QPalette &palette, double strength)

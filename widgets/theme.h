@@ -7,6 +7,8 @@
 #include <QColor>
 #include <QPalette>
 
+class QWidget;
+
 namespace sb::theme {
 
 // The desktop's palette decides light or dark; Qt 6.4 has no colour-scheme hint yet, so read
@@ -23,6 +25,9 @@ QColor verdictColor(Verdict verdict, const QPalette &palette);
 // Canary and baseline in charts and figures: a warm and a cool colour, apart in every palette.
 QColor canaryColor(const QPalette &palette);
 QColor baselineColor(const QPalette &palette);
+// Red text on a button whose action cannot be undone, while it is enabled: disabled, it looks
+// like every other disabled button.
+void markDestructive(QWidget *button);
 // A faint wash of `color` over the base colour, for badges and bars.
 QColor tint(const QColor &color, const QPalette &palette, double strength = 0.18);
 
