@@ -22,6 +22,9 @@ namespace {
 const auto demoWorkspace = QStringLiteral(":/workspaces/demo.yaml");
 const QSize screenshotSize(1440, 900);
 constexpr double maxAfterSeconds = 7 * 24 * 3600;
+// Without a display the picture stands in for the console a new user would have watched: a few
+// simulated minutes into the demo, so its canaries are under way.
+constexpr double headlessDemoSeconds = 300;
 
 void printError(const QString &message)
 {
@@ -201,7 +204,12 @@ int main(int argc, char **argv)
                 return 2;
             }
         }
-        return renderScreenshot(window, clock, file, service, afterSeconds);
+        const bool demoPicture = headless && !parser.isSet(workspaceOption);
+        if (demoPicture)
+            std::fprintf(stderr, "signalbox: the picture shows the demo %g simulated minutes in.\n",
+                         headlessDemoSeconds / 60);
+        return renderScreenshot(window, clock, file, service,
+                                demoPicture ? headlessDemoSeconds : afterSeconds);
     }
 
     sb::RealClock clock;

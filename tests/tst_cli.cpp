@@ -156,6 +156,7 @@ void TestCli::withoutADisplayItSavesAScreenshot()
     const QString err = QString::fromUtf8(process.readAllStandardError());
     QCOMPARE(process.exitCode(), 0);
     QVERIFY2(err.contains(QLatin1String("no display found")), qPrintable(err));
+    QVERIFY2(err.contains(QLatin1String("the demo 5 simulated minutes in")), qPrintable(err));
     QCOMPARE(QImage(m_dir.filePath(QStringLiteral("signalbox-screenshot.png"))).size(),
              QSize(1440, 900));
 }
