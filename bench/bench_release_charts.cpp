@@ -47,13 +47,8 @@ int main(int argc, char **argv)
     qputenv("QT_QPA_PLATFORM", "offscreen");
     QApplication app(argc, argv);
 
-    const int measuredTicks = argc > 1 ? std::max(1, std::atoi(argv[1])) : defaultMeasuredTicks;
-    const int warmupTicks = argc > 2 ? std::max(0, std::atoi(argv[2])) : defaultWarmupTicks;
-
-    char method[160];
-    std::snprintf(method, sizeof method, "percentiles of %d ticks after %d warm-up ticks",
-                  measuredTicks, warmupTicks);
-    sb::bench::printHeader("bench_release_charts", method);
+    const auto [measuredTicks, warmupTicks] = sb::bench::readTickCounts(
+        argc, argv, "bench_release_charts", defaultMeasuredTicks, defaultWarmupTicks);
 
     QRandomGenerator random(42);
     auto sample = [&random](const Feed &feed) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 namespace sb::bench {
@@ -43,6 +44,24 @@ inline void printHeader(const char *program, const char *method)
                 "compare them across runs, not as absolutes.\n",
                 program, SIGNALBOX_BENCH_BUILD_TYPE, qVersion(), method);
     std::fflush(stdout);
+}
+
+// The tick benchmarks take [measured ticks] [warm-up ticks] and say so in their header.
+struct TickCounts {
+    int measured;
+    int warmup;
+};
+
+inline TickCounts readTickCounts(int argc, char **argv, const char *program, int measured,
+                                 int warmup)
+{
+    TickCounts counts{argc > 1 ? std::max(1, std::atoi(argv[1])) : measured,
+                      argc > 2 ? std::max(0, std::atoi(argv[2])) : warmup};
+    char method[160];
+    std::snprintf(method, sizeof method, "percentiles of %d ticks after %d warm-up ticks",
+                  counts.measured, counts.warmup);
+    printHeader(program, method);
+    return counts;
 }
 
 } // namespace sb::bench

@@ -63,6 +63,18 @@ QString unknownName(const QString &what, const QString &name, const QStringList 
     return message;
 }
 
+// The workspace's own entry replaces the built-in one of its name, or joins the list.
+template <typename T>
+void replaceOrAppend(QList<T> &list, const T &item)
+{
+    auto existing = std::find_if(list.begin(), list.end(),
+                                 [&](const T &other) { return other.name == item.name; });
+    if (existing != list.end())
+        *existing = item;
+    else
+        list.append(item);
+}
+
 class SectionReader
 {
 public:
@@ -93,16 +105,42 @@ private:
         }
     }
 
-    void readMetrics()
+    // Reads each entry of the optional list under `key` as a mapping with `keys`, named in
+    // messages as "<kind> 'name'" or "<kind> #n".
+    template <typename Read>
+    void forEachEntry(const char *key, const char *kind, const QStringList &keys, Read read) const
     {
-        const YAML::Node list = m_top.node("metrics");
-        requireSequence(m_file, list, QStringLiteral("metrics"));
+        const YAML::Node list = m_top.node(key);
+        requireSequence(m_file, list, QLatin1StringView(key));
         if (nodeType(list) != NodeType::Sequence)
             return;
-        static const QRegularExpression valid(QStringLiteral("^[a-z][a-z0-9_]*$"));
         int index = 0;
-        for (const YAML::Node &entry : list) {
-            const YamlMap map(entry, m_file, describeEntry("metric", entry, ++index), metricKeys);
+        for (const YAML::Node &entry : list)
+            read(YamlMap(entry, m_file, describeEntry(kind, entry, ++index), keys));
+    }
+
+    // A gate's or a plan's name: valid, and not used by an earlier entry of the same list.
+    QString uniqueName(const YamlMap &map, QSet<QString> &defined, const char *kind,
+                       const char *example) const
+    {
+        static const QRegularExpression valid(QStringLiteral("^[a-z0-9][a-z0-9-]*$"));
+        const QString name = map.requiredString("name");
+        requireName(map, name, valid,
+                    QStringLiteral("use lower-case letters, digits and '-', as in '%1'")
+                        .arg(QLatin1StringView(example)));
+        if (defined.contains(name)) {
+            failAt(m_file, map.node("name"),
+                   QStringLiteral("%1 '%2' is defined twice; give each %1 its own name")
+                       .arg(QLatin1StringView(kind), name));
+        }
+        defined.insert(name);
+        return name;
+    }
+
+    void readMetrics()
+    {
+        static const QRegularExpression valid(QStringLiteral("^[a-z][a-z0-9_]*$"));
+        forEachEntry("metrics", "metric", metricKeys, [&](const YamlMap &map) {
             MetricDefinition metric;
             metric.name = map.requiredString("name");
             requireName(map, metric.name, valid,
@@ -132,31 +170,15 @@ private:
                 {QStringLiteral("health"), QStringLiteral("business"), QStringLiteral("resources")},
                 QStringLiteral("business")));
             m_workspace.metrics.append(metric);
-        }
+        });
     }
 
     void readGates()
     {
-        const YAML::Node list = m_top.node("gates");
-        requireSequence(m_file, list, QStringLiteral("gates"));
-        if (nodeType(list) != NodeType::Sequence)
-            return;
-        static const QRegularExpression valid(QStringLiteral("^[a-z0-9][a-z0-9-]*$"));
         QSet<QString> defined;
-        int index = 0;
-        for (const YAML::Node &entry : list) {
-            const YamlMap map(entry, m_file, describeEntry("gate", entry, ++index), gateKeys);
+        forEachEntry("gates", "gate", gateKeys, [&](const YamlMap &map) {
             GateSpec gate;
-            gate.name = map.requiredString("name");
-            requireName(map, gate.name, valid,
-                        QStringLiteral("use lower-case letters, digits and '-', as in "
-                                       "'error-rate'"));
-            if (defined.contains(gate.name)) {
-                failAt(m_file, map.node("name"),
-                       QStringLiteral("gate '%1' is defined twice; give each gate its own name")
-                           .arg(gate.name));
-            }
-            defined.insert(gate.name);
+            gate.name = uniqueName(map, defined, "gate", "error-rate");
 
             const QString metricName = map.requiredString("metric");
             const MetricDefinition *metric = findMetric(m_workspace.metrics, metricName);
@@ -178,15 +200,9 @@ private:
                 = map.duration("interval", std::chrono::minutes(1), std::chrono::seconds(1));
             gate.origin = QStringLiteral("%1:%2")
                               .arg(QFileInfo(m_file).fileName())
-                              .arg(entry.Mark().line + 1);
-
-            auto existing = std::find_if(m_workspace.gates.begin(), m_workspace.gates.end(),
-                                         [&](const GateSpec &g) { return g.name == gate.name; });
-            if (existing != m_workspace.gates.end())
-                *existing = gate; // the workspace's own version of a built-in gate
-            else
-                m_workspace.gates.append(gate);
-        }
+                              .arg(map.self().Mark().line + 1);
+            replaceOrAppend(m_workspace.gates, gate);
+        });
     }
 
     GateBound readBound(const YamlMap &map, const MetricDefinition &metric) const
@@ -208,42 +224,21 @@ private:
 
     void readPlans()
     {
-        const YAML::Node list = m_top.node("plans");
-        requireSequence(m_file, list, QStringLiteral("plans"));
-        if (nodeType(list) != NodeType::Sequence)
-            return;
-        static const QRegularExpression valid(QStringLiteral("^[a-z0-9][a-z0-9-]*$"));
         QSet<QString> defined;
-        int index = 0;
-        for (const YAML::Node &entry : list) {
-            const YamlMap map(entry, m_file, describeEntry("plan", entry, ++index), planKeys);
-            const QString name = map.requiredString("name");
-            requireName(map, name, valid,
-                        QStringLiteral("use lower-case letters, digits and '-', as in "
-                                       "'quick-canary'"));
-            if (defined.contains(name)) {
-                failAt(m_file, map.node("name"),
-                       QStringLiteral("plan '%1' is defined twice; give each plan its own name")
-                           .arg(name));
-            }
-            defined.insert(name);
+        forEachEntry("plans", "plan", planKeys, [&](const YamlMap &map) {
+            const QString name = uniqueName(map, defined, "plan", "quick-canary");
 
             const bool steps = map.has("stages");
             const bool argo = map.has("argo_rollout");
             if (steps == argo) {
-                failAt(m_file, steps ? map.keyNode("argo_rollout") : entry,
+                failAt(m_file, steps ? map.keyNode("argo_rollout") : map.self(),
                        QStringLiteral("%1 needs exactly one of 'stages' (its own stages) and "
                                       "'argo_rollout' (a Rollout manifest to import)")
                            .arg(map.what()));
             }
-            const CanaryPlan plan = steps ? readStages(map, name) : importArgo(map, name);
-            auto existing = std::find_if(m_workspace.plans.begin(), m_workspace.plans.end(),
-                                         [&](const CanaryPlan &p) { return p.name == name; });
-            if (existing != m_workspace.plans.end())
-                *existing = plan;
-            else
-                m_workspace.plans.append(plan);
-        }
+            replaceOrAppend(m_workspace.plans,
+                            steps ? readStages(map, name) : importArgo(map, name));
+        });
     }
 
     QStringList gateNames(const YamlMap &map, const char *key) const

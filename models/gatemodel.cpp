@@ -132,8 +132,6 @@ QVariant GateModel::data(const QModelIndex &index, int role) const
         return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
     case GateRole: return row.gate;
     case VerdictRole: return row.state.last ? QVariant(int(row.state.last->verdict)) : QVariant();
-    case FailuresRole: return row.state.failures;
-    case FailureLimitRole: return row.spec.failureLimit;
     default: return {};
     }
 }

@@ -102,7 +102,6 @@ QVariant ReleaseEventModel::data(const QModelIndex &index, int role) const
             text += QStringLiteral("\n%1 = %2").arg(it.key()).arg(it.value(), 0, 'g', 6);
         return text;
     }
-    case KindRole: return int(event.kind);
     default: return {};
     }
 }

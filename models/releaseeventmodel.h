@@ -15,11 +15,6 @@ public:
     enum Column { TimeColumn, ActorColumn, KindColumn, ReasonColumn, ColumnCount };
     Q_ENUM(Column)
 
-    enum Role {
-        KindRole = Qt::UserRole, // int ReleaseEvent::Kind
-    };
-    Q_ENUM(Role)
-
     explicit ReleaseEventModel(QObject *parent = nullptr);
 
     void setEvents(const QString &releaseId, const QList<ReleaseEvent> &events);
