@@ -91,6 +91,30 @@ void setCanaryWeight(SimulatedWorkspace &w, double percent)
         qFatal("the simulator did not take a canary weight of %g", percent);
 }
 
+TrafficSplit trafficOf(SimulatedWorkspace &w)
+{
+    auto answer = SimulatedWorkspace::await<TrafficSplit>(
+        [&](Callback<TrafficSplit> done) { w.simulator()->traffic(shop, done); });
+    if (!answer || !*answer)
+        qFatal("the simulator did not report the traffic split");
+    return answer->value();
+}
+
+void switchTo(SimulatedWorkspace &w, const QString &version)
+{
+    auto split = SimulatedWorkspace::await<TrafficSplit>(
+        [&](Callback<TrafficSplit> done) { w.simulator()->switchTo(shop, version, done); });
+    if (!split || !*split)
+        qFatal("the simulator did not switch to %s", qPrintable(version));
+}
+
+// Zero for a version the snapshot leaves out, as it does one with nothing running or served.
+qint64 requestsOf(const MetricsSnapshot &metrics, const QString &version)
+{
+    const VersionMetrics *measured = metrics.find(version);
+    return measured ? measured->requests : 0;
+}
+
 int countIn(const FleetSnapshot &fleet, const QString &version, InstanceState state)
 {
     int count = 0;
@@ -124,6 +148,14 @@ private Q_SLOTS:
     void errorRateFaults();
     void weightTriggeredFaultsWaitForTheirStage_data();
     void weightTriggeredFaultsWaitForTheirStage();
+    void smokeTrafficReachesIdleColours_data();
+    void smokeTrafficReachesIdleColours();
+    void smokeTrafficNeedsReadyInstances();
+    void startFailuresFailTheNextInstances_data();
+    void startFailuresFailTheNextInstances();
+    void startFailuresWithinADuration();
+    void crashFaultsHitAVersionMidRelease_data();
+    void crashFaultsHitAVersionMidRelease();
     void badSettingsAreLocated_data();
     void badSettingsAreLocated();
 };
@@ -138,8 +170,10 @@ void TestSimulator::sameSeedSameRun()
       faults:
         - {at: 50s, service: shop, environment: production, version: 1.0.0, kind: crash, instances: 1}
         - {from_weight: 25, service: shop, environment: production, version: 1.1.0, kind: error_rate, factor: 3}
+        - {at: 20s, service: shop, environment: production, version: 1.1.0, kind: start_failure, instances: 1}
 )",
-        .service = "          failures_per_instance_hour: 20\n",
+        .service = "          failures_per_instance_hour: 20\n          active: 1.0.0\n"
+                   "          smoke_requests_per_second: 20\n",
         .stable = ", business: {orders_per_request: 3%}",
     });
     SimulatedWorkspace first, second;
@@ -619,6 +653,263 @@ void TestSimulator::weightTriggeredFaultsWaitForTheirStage()
     }
 }
 
+void TestSimulator::smokeTrafficReachesIdleColours_data()
+{
+    QTest::addColumn<QByteArray>("defaults");
+    QTest::addColumn<QByteArray>("service");
+    QTest::addColumn<QString>("switchedTo"); // after the canary is ready; empty: no switch
+    QTest::addColumn<QString>("live");       // the router's active version then; empty: none
+    QTest::addColumn<double>("stableRate");
+    QTest::addColumn<double>("canaryRate");
+
+    // The service takes 500 requests a second, all on 1.0.0 by its weights, until a switch.
+    const QByteArray active("          active: 1.0.0\n");
+    const QByteArray smoke("          smoke_requests_per_second: 20\n");
+    const QByteArray smokeDefault("        smoke_requests_per_second: 20\n");
+    QTest::newRow("idle colour beside the active one")
+        << QByteArray() << active + smoke << QString() << stable << 500.0 << 20.0;
+    QTest::newRow("idle colour once a switch made one active")
+        << QByteArray() << smoke << stable << stable << 500.0 << 20.0;
+    QTest::newRow("old colour once switched to the new")
+        << QByteArray() << active + smoke << canary << canary << 20.0 << 500.0;
+    QTest::newRow("from the defaults")
+        << smokeDefault << active << QString() << stable << 500.0 << 20.0;
+    QTest::newRow("the service overrides the defaults")
+        << smokeDefault << active + "          smoke_requests_per_second: 5\n"
+        << QString() << stable << 500.0 << 5.0;
+    QTest::newRow("none by default")
+        << QByteArray() << active << QString() << stable << 500.0 << 0.0;
+    QTest::newRow("none without an active version")
+        << QByteArray() << smoke << QString() << QString() << 500.0 << 0.0;
+}
+
+void TestSimulator::smokeTrafficReachesIdleColours()
+{
+    QFETCH(QByteArray, defaults);
+    QFETCH(QByteArray, service);
+    QFETCH(QString, switchedTo);
+    QFETCH(QString, live);
+    QFETCH(double, stableRate);
+    QFETCH(double, canaryRate);
+
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml(
+        {.simulator = "      metrics_window: 5m\n", .defaults = defaults, .service = service})));
+    w.session->start();
+    scaleTo(w, canary, 2);
+    w.run(30s);
+    QCOMPARE(countIn(fleetOf(w), canary, InstanceState::Ready), 2);
+    if (!switchedTo.isEmpty())
+        switchTo(w, switchedTo);
+    w.run(5min);
+
+    // Smoke traffic goes beside the router: the routed version keeps every bit of the weight.
+    const TrafficSplit split = trafficOf(w);
+    QCOMPARE(split.activeVersion, live);
+    const QString routed = live.isEmpty() ? stable : live;
+    QCOMPARE(split.weightOf(routed), 100.0);
+    QCOMPARE(split.weightOf(routed == stable ? canary : stable), 0.0);
+
+    // 1.0.0 fails 1 % of its requests and 1.1.0 10 %, whichever traffic they serve.
+    const MetricsSnapshot metrics = metricsOf(w);
+    for (const auto &[version, rate, errorRatio] :
+         {std::tuple(stable, stableRate, 0.01), std::tuple(canary, canaryRate, 0.1)}) {
+        const VersionMetrics *measured = metrics.find(version);
+        QVERIFY(measured);
+        if (rate == 0) {
+            QCOMPARE(measured->requests, 0);
+            continue;
+        }
+        // Five standard deviations of a Poisson rate over the window's 300 s: about 6.5 requests
+        // a second at 500, so the live colour giving up the smoke traffic's 20 would show.
+        QVERIFY2(std::abs(measured->requestsPerSecond - rate) < 5 * std::sqrt(rate / 300),
+                 qPrintable(QStringLiteral("%1 serves %2 requests a second, expected %3")
+                                .arg(version)
+                                .arg(measured->requestsPerSecond)
+                                .arg(rate)));
+        const double tolerance
+            = 4 * std::sqrt(errorRatio * (1 - errorRatio) / double(measured->requests));
+        QVERIFY2(std::abs(measured->errorRatio - errorRatio) <= tolerance,
+                 qPrintable(QStringLiteral("%1 fails %2").arg(version).arg(measured->errorRatio)));
+    }
+}
+
+void TestSimulator::smokeTrafficNeedsReadyInstances()
+{
+    // A one-second window holds exactly the last tick.
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml({.simulator = R"(      metrics_window: 1s
+      faults:
+        - {at: 40s, service: shop, environment: production, version: 1.1.0, kind: latency, factor: 10, duration: 1m}
+)",
+                                   .service = "          active: 1.0.0\n"
+                                              "          smoke_requests_per_second: 20\n"})));
+    w.session->start();
+    scaleTo(w, canary, 2);
+
+    // Starting: nothing to smoke-test, and nothing failing at the balancer either.
+    w.run(10s);
+    QCOMPARE(countIn(fleetOf(w), canary, InstanceState::Ready), 0);
+    QCOMPARE(requestsOf(metricsOf(w), canary), 0);
+
+    w.run(20s);
+    QCOMPARE(countIn(fleetOf(w), canary, InstanceState::Ready), 2);
+    MetricsSnapshot metrics = metricsOf(w);
+    QVERIFY(requestsOf(metrics, canary) > 0);
+    QVERIFY2(metrics.find(canary)->p50Ms < 100,
+             qPrintable(QString::number(metrics.find(canary)->p50Ms)));
+
+    // The idle colour's faults show in its smoke traffic as in any other.
+    w.run(11s);
+    metrics = metricsOf(w);
+    QVERIFY(requestsOf(metrics, canary) > 0);
+    QVERIFY2(metrics.find(canary)->p50Ms > 250,
+             qPrintable(QString::number(metrics.find(canary)->p50Ms)));
+
+    // Draining instances are leaving: the smoke tests stop with the idle colour's last ready one.
+    scaleTo(w, canary, 0);
+    w.run(2s);
+    QCOMPARE(countIn(fleetOf(w), canary, InstanceState::Draining), 2);
+    QCOMPARE(requestsOf(metricsOf(w), canary), 0);
+}
+
+void TestSimulator::startFailuresFailTheNextInstances_data()
+{
+    QTest::addColumn<QByteArray>("begins");
+    QTest::addColumn<double>("canaryWeight"); // set before the canary is deployed
+
+    QTest::newRow("at a time") << QByteArray("at: 5s") << 0.0;
+    QTest::newRow("from a weight") << QByteArray("from_weight: 10") << 10.0;
+}
+
+void TestSimulator::startFailuresFailTheNextInstances()
+{
+    QFETCH(QByteArray, begins);
+    QFETCH(double, canaryWeight);
+
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml(
+        {.simulator = "      faults:\n        - {" + begins
+                      + ", service: shop, environment: production, version: 1.1.0, kind: "
+                        "start_failure, instances: 3}\n"})));
+    w.session->start();
+    if (canaryWeight > 0)
+        setCanaryWeight(w, canaryWeight);
+    scaleTo(w, canary, 2);
+
+    // Both first instances fail as they finish starting (16 s to 24 s), hold their slots for
+    // replace_after (30 s), and make way for replacements; of those one more fails.
+    QMap<QString, TimePoint> failedAt;
+    QSet<QString> replaced;
+    for (int tick = 0; tick < 150; ++tick) {
+        w.run(1s);
+        for (const Instance &i : fleetOf(w).instances) {
+            if (i.version != canary)
+                continue;
+            if (i.state == InstanceState::Failed)
+                failedAt.insert(i.id, i.since);
+            if (i.state == InstanceState::Terminated && !replaced.contains(i.id)) {
+                QVERIFY2(failedAt.contains(i.id), qPrintable(i.id));
+                QCOMPARE(i.since, failedAt.value(i.id) + 30s);
+                replaced.insert(i.id);
+            }
+        }
+    }
+    QCOMPARE(failedAt.size(), 3);
+    QCOMPARE(replaced.size(), 3);
+    // The fault spent, replacements start as usual.
+    const FleetSnapshot fleet = fleetOf(w);
+    QCOMPARE(countIn(fleet, canary, InstanceState::Ready), 2);
+    QCOMPARE(countIn(fleet, canary, InstanceState::Failed), 0);
+}
+
+void TestSimulator::startFailuresWithinADuration()
+{
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml({.simulator = R"(
+      faults:
+        - {at: 10s, service: shop, environment: production, version: 1.1.0, kind: start_failure, duration: 2m}
+)"})));
+    w.session->start();
+    const TimePoint start = w.clock.now();
+    scaleTo(w, canary, 2);
+
+    // Every instance finishing its startup from 10 s to 130 s fails, replacements included, as
+    // a crash-looping pod does; the first to finish after that stay.
+    QSet<QString> failed;
+    for (int tick = 0; tick < 240; ++tick) {
+        w.run(1s);
+        for (const Instance &i : fleetOf(w).instances) {
+            if (i.version != canary)
+                continue;
+            if (i.state == InstanceState::Failed) {
+                QVERIFY2(i.since >= start + 10s && i.since < start + 130s,
+                         qPrintable(formatDuration(i.since - start)));
+                failed.insert(i.id);
+            } else if (i.state == InstanceState::Ready) {
+                QVERIFY2(i.since >= start + 130s, qPrintable(formatDuration(i.since - start)));
+            }
+        }
+    }
+    // Two rounds at least: the first instances and their replacements, 30 s later.
+    QVERIFY2(failed.size() >= 4, qPrintable(QString::number(failed.size())));
+    QCOMPARE(countIn(fleetOf(w), canary, InstanceState::Ready), 2);
+}
+
+void TestSimulator::crashFaultsHitAVersionMidRelease_data()
+{
+    QTest::addColumn<int>("atSeconds");
+    QTest::addColumn<int>("instances");
+    QTest::addColumn<int>("failed");
+
+    // The new version's four instances finish starting between 16 s and 24 s.
+    QTest::newRow("all still starting") << 10 << 2 << 2;
+    QTest::newRow("some ready, some starting") << 20 << 3 << 3;
+    QTest::newRow("more than are running") << 20 << 6 << 4;
+    QTest::newRow("all ready") << 30 << 3 << 3;
+}
+
+void TestSimulator::crashFaultsHitAVersionMidRelease()
+{
+    QFETCH(int, atSeconds);
+    QFETCH(int, instances);
+    QFETCH(int, failed);
+
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml(
+        {.simulator = QByteArray("      faults:\n        - {at: ") + QByteArray::number(atSeconds)
+                      + "s, service: shop, environment: production, version: 1.1.0, kind: "
+                        "crash, instances: "
+                      + QByteArray::number(instances) + "}\n"})));
+    w.session->start();
+    const TimePoint start = w.clock.now();
+    // A rolling release by hand: the new version comes up beside the old one.
+    scaleTo(w, canary, 4);
+    w.run(std::chrono::seconds(atSeconds));
+    FleetSnapshot fleet = fleetOf(w);
+    QCOMPARE(countIn(fleet, canary, InstanceState::Failed), failed);
+    QCOMPARE(countIn(fleet, canary, InstanceState::Ready)
+                 + countIn(fleet, canary, InstanceState::Starting),
+             4 - failed);
+    for (const Instance &i : fleet.instances) {
+        if (i.state == InstanceState::Failed)
+            QCOMPARE(i.since, start + std::chrono::seconds(atSeconds));
+    }
+
+    // The release goes on: the old version is retired while the failed instances still hold
+    // their slots, and their replacements bring the new version back to four.
+    scaleTo(w, stable, 0);
+    w.run(30s);
+    fleet = fleetOf(w);
+    QCOMPARE(countIn(fleet, canary, InstanceState::Failed), 0);
+    QCOMPARE(countIn(fleet, canary, InstanceState::Terminated), failed);
+    QCOMPARE(countIn(fleet, canary, InstanceState::Starting), failed);
+    w.run(25s);
+    fleet = fleetOf(w);
+    QCOMPARE(countIn(fleet, canary, InstanceState::Ready), 4);
+    QCOMPARE(countIn(fleet, stable, InstanceState::Ready), 0);
+}
+
 void TestSimulator::badSettingsAreLocated_data()
 {
     QTest::addColumn<QByteArray>("simulatorExtra");
@@ -703,6 +994,31 @@ void TestSimulator::badSettingsAreLocated_data()
     QTest::newRow("memory_mb of nothing")
         << QByteArray() << QByteArray() << QByteArray(", memory_mb: 0") << 20 << 111
         << QStringLiteral("memory_mb 0 is below the minimum 1");
+    QTest::newRow("negative smoke traffic")
+        << QByteArray() << QByteArray("          smoke_requests_per_second: -5\n") << QByteArray()
+        << 18 << 38 << QStringLiteral("smoke_requests_per_second -5 is below the minimum 0");
+    QTest::newRow("smoke traffic that is not a number")
+        << QByteArray() << QByteArray("          smoke_requests_per_second: lots\n") << QByteArray()
+        << 18 << 38 << QStringLiteral("smoke_requests_per_second must be a number, got 'lots'");
+    QTest::newRow("start_failure with instances and a duration")
+        << fault + "at: 5s, kind: start_failure, instances: 3, duration: 5m}\n"
+        << QByteArray() << QByteArray() << 23 << 111 << QStringLiteral("exactly one of instances");
+    QTest::newRow("start_failure with neither instances nor a duration")
+        << fault + "at: 5s, kind: start_failure}\n"
+        << QByteArray() << QByteArray() << 23 << 11
+        << QStringLiteral("or duration (how long every one finishing its startup fails, like 5m)");
+    QTest::newRow("start_failure of no instances")
+        << fault + "at: 5s, kind: start_failure, instances: 0}\n"
+        << QByteArray() << QByteArray() << 23 << 108
+        << QStringLiteral("instances 0 is below the minimum 1");
+    QTest::newRow("start_failure for a duration that is not one")
+        << fault + "at: 5s, kind: start_failure, duration: soon}\n"
+        << QByteArray() << QByteArray() << 23 << 107
+        << QStringLiteral("duration must be a duration such as");
+    QTest::newRow("crash with a duration")
+        << fault + "at: 5s, kind: crash, instances: 2, duration: 5m}\n"
+        << QByteArray() << QByteArray() << 23 << 103
+        << QStringLiteral("a crash fault fails its instances once and takes no duration");
 }
 
 void TestSimulator::badSettingsAreLocated()

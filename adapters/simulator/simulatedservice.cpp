@@ -136,6 +136,19 @@ int SimulatedService::readyCount(const QString &version) const
     return count;
 }
 
+bool SimulatedService::failsToStart(const QString &version, TimePoint now)
+{
+    auto it = m_versions.find(version);
+    if (it == m_versions.end())
+        return false;
+    // A count is spent even inside a failing window, so "the next 3" stays the next 3.
+    if (it->startFailuresLeft > 0) {
+        --it->startFailuresLeft;
+        return true;
+    }
+    return it->startFailuresUntil && now < *it->startFailuresUntil;
+}
+
 bool SimulatedService::reconcile(TimePoint now)
 {
     bool changed = false;
@@ -195,7 +208,10 @@ SimulatedService::TickOutcome SimulatedService::tick(TimePoint now, Duration len
         switch (sim.instance.state) {
         case InstanceState::Starting:
             if (now >= sim.readyAt) {
-                setState(sim, InstanceState::Ready, now);
+                setState(sim,
+                         failsToStart(sim.instance.version, now) ? InstanceState::Failed
+                                                                 : InstanceState::Ready,
+                         now);
                 outcome.fleetChanged = true;
             }
             break;
@@ -258,9 +274,13 @@ void SimulatedService::serveTraffic(TimePoint now, Duration length)
     for (auto it = m_versions.begin(); it != m_versions.end(); ++it) {
         const double share = shares.value(it.key(), 0.0) / 100.0;
         const int ready = readyCount(it.key());
+        double requestRate = m_settings.requestsPerSecond * share;
+        // Smoke tests call an idle colour's instances directly, not through the router, so
+        // pre-switch gates have requests to judge it on while it serves no users.
+        if (ready > 0 && !m_activeVersion.isEmpty() && it.key() != m_activeVersion)
+            requestRate += m_settings.smokeRequestsPerSecond;
         // Requests routed to a version with no ready instance fail at the balancer.
-        TickSample sample
-            = sampleVersion(*it, m_settings.requestsPerSecond * share, ready > 0, now, length);
+        TickSample sample = sampleVersion(*it, requestRate, ready > 0, now, length);
         // Only while something runs, so a version not deployed draws nothing and leaves the
         // rest of the run as it was.
         if (ready > 0)
@@ -491,13 +511,17 @@ Result<Done> SimulatedService::scale(const QString &version, int instances, Time
 
 bool SimulatedService::crash(const QString &version, int instances, TimePoint now)
 {
+    // Ready instances first, then starting ones: mid-release a version is often still coming up,
+    // and a fault timed then should still fail as many instances as it names.
     int crashed = 0;
-    for (SimInstance &sim : m_instances) {
-        if (crashed == instances)
-            break;
-        if (sim.instance.version == version && sim.instance.state == InstanceState::Ready) {
-            setState(sim, InstanceState::Failed, now);
-            ++crashed;
+    for (const InstanceState state : {InstanceState::Ready, InstanceState::Starting}) {
+        for (SimInstance &sim : m_instances) {
+            if (crashed == instances)
+                return true;
+            if (sim.instance.version == version && sim.instance.state == state) {
+                setState(sim, InstanceState::Failed, now);
+                ++crashed;
+            }
         }
     }
     return crashed > 0;
@@ -517,6 +541,13 @@ bool SimulatedService::applyFault(const Fault &fault, TimePoint now)
             = std::make_pair(std::min(1.0, version->behaviour.errorRatio * fault.value), until);
         break;
     case Fault::Kind::Latency: version->latencyFactor = std::make_pair(fault.value, until); break;
+    case Fault::Kind::StartFailure:
+        if (fault.duration)
+            version->startFailuresUntil
+                = std::max(version->startFailuresUntil.value_or(now), until);
+        else
+            version->startFailuresLeft += fault.instances;
+        break;
     }
     return false;
 }

@@ -68,6 +68,10 @@ private:
         std::optional<std::pair<double, TimePoint>> errorOverride; // ratio, until
         std::optional<std::pair<double, TimePoint>> latencyFactor; // factor, until
         double memoryDrift = 0; // relative; wanders a little each tick, as resident memory does
+        // start_failure faults: the next this many instances to finish starting fail, and so
+        // does every one finishing before the time.
+        int startFailuresLeft = 0;
+        std::optional<TimePoint> startFailuresUntil;
         std::deque<TickSample> samples;
     };
 
@@ -77,6 +81,7 @@ private:
     QString pickZone(const QString &version) const;
     QString newInstanceId();
     int readyCount(const QString &version) const;
+    bool failsToStart(const QString &version, TimePoint now);
     QMap<QString, double> effectiveShares() const;
     bool crash(const QString &version, int instances, TimePoint now);
     bool applyArmedFaults(TimePoint now);

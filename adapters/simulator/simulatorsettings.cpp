@@ -20,6 +20,7 @@ const QStringList serviceTuningKeys = {
     QStringLiteral("failures_per_instance_hour"),
     QStringLiteral("cpu_ms_per_request"),
     QStringLiteral("memory_mb"),
+    QStringLiteral("smoke_requests_per_second"),
     QStringLiteral("zones"),
 };
 
@@ -40,6 +41,8 @@ void readTuning(const YamlMap &map, ServiceSettings &settings)
     settings.cpuMsPerRequest
         = map.number("cpu_ms_per_request", settings.cpuMsPerRequest, 0, maxCpuMsPerRequest);
     settings.memoryMb = map.number("memory_mb", settings.memoryMb, 1, maxMemoryMb);
+    settings.smokeRequestsPerSecond
+        = map.number("smoke_requests_per_second", settings.smokeRequestsPerSecond, 0, 1'000'000);
     if (map.has("zones")) {
         settings.zones = map.stringList("zones");
         if (settings.zones.isEmpty())
@@ -367,13 +370,32 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
         fault.service = readServiceKey(map, workspace, spec.name);
         fault.version = map.requiredString("version");
         requireDeclaredVersion(settings, fault.service, fault.version, map, "version");
-        const QString kind = map.choice(
-            "kind",
-            {QStringLiteral("crash"), QStringLiteral("error_rate"), QStringLiteral("latency")},
-            QStringLiteral("crash"));
+        const QString kind
+            = map.choice("kind",
+                         {QStringLiteral("crash"), QStringLiteral("error_rate"),
+                          QStringLiteral("latency"), QStringLiteral("start_failure")},
+                         QStringLiteral("crash"));
         if (kind == QLatin1String("crash")) {
             fault.kind = Fault::Kind::Crash;
             fault.instances = map.integer("instances", 1, 1, 1000);
+            // Now that start_failure reads a duration, one here would look like a crash loop.
+            if (map.has("duration"))
+                failAt(file, map.keyNode("duration"),
+                       QStringLiteral("a crash fault fails its instances once and takes no "
+                                      "duration; for instances that keep failing as they start, "
+                                      "use kind: start_failure with a duration"));
+        } else if (kind == QLatin1String("start_failure")) {
+            fault.kind = Fault::Kind::StartFailure;
+            if (map.has("instances") == map.has("duration"))
+                failAt(file, map.has("instances") ? map.keyNode("duration") : node,
+                       QStringLiteral("a start_failure fault needs exactly one of instances (how "
+                                      "many instances finishing their startup fail, like 3) or "
+                                      "duration (how long every one finishing its startup fails, "
+                                      "like 5m)"));
+            if (map.has("instances"))
+                fault.instances = map.integer("instances", 1, 1, 1000);
+            else
+                fault.duration = map.duration("duration", Duration(0), Duration(1));
         } else if (kind == QLatin1String("error_rate")) {
             if (map.has("error_rate") == map.has("factor"))
                 failAt(file, map.has("error_rate") ? map.keyNode("factor") : node,
@@ -391,7 +413,7 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
             fault.kind = Fault::Kind::Latency;
             fault.value = map.number("factor", 3, 0.01, 1000);
         }
-        if (fault.kind != Fault::Kind::Crash) {
+        if (fault.kind != Fault::Kind::Crash && fault.kind != Fault::Kind::StartFailure) {
             // A fault that waits for a traffic stage marks a regressed version, which stays
             // regressed; one at a fixed time is an incident that passes.
             if (map.has("duration"))

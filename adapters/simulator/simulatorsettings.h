@@ -37,6 +37,9 @@ struct ServiceSettings {
     // What a version costs unless it says otherwise.
     double cpuMsPerRequest = 6;
     double memoryMb = 256;
+    // Blue-green: test requests a second sent to each idle colour with ready instances, beside
+    // the router, while it points at one colour.
+    double smokeRequestsPerSecond = 0;
     QStringList zones;
     QList<VersionSettings> versions;
     QString activeVersion; // blue-green: the colour the router points at
@@ -56,10 +59,13 @@ struct ScriptStep {
 
 struct Fault {
     enum class Kind {
-        Crash,       // `instances` ready instances of `version` fail
+        Crash,       // `instances` instances of `version` fail: ready ones, then starting ones
         ErrorRate,   // `version`'s error ratio becomes `value` for `duration`
         ErrorFactor, // `version`'s configured error ratio is multiplied by `value` for `duration`
         Latency,     // `version`'s latency is multiplied by `value` for `duration`
+        // The next `instances` instances of `version` to finish starting fail, or with
+        // `duration` every one finishing within it.
+        StartFailure,
     };
     Duration at{0};
     // Instead of `at`: the fault begins the first time the version's weight reaches this percent.
@@ -69,7 +75,8 @@ struct Fault {
     Kind kind = Kind::Crash;
     int instances = 1;
     double value = 0;
-    std::optional<Duration> duration; // unset: until the end of the run
+    // Unset: until the end of the run, or for Crash and a counted StartFailure, not timed.
+    std::optional<Duration> duration;
     int line = 0;
 };
 
