@@ -84,21 +84,22 @@ Outcome runOnce(int seed)
     if (!started)
         qFatal("%s", qPrintable(started.error()));
     const sb::TimePoint limit = startedAt + std::chrono::hours(3);
-    while (!releases.release(service)->status.finished() && clock.now() < limit) {
+    while (!releases.release(service)->canary()->status.finished() && clock.now() < limit) {
         clock.advance(std::chrono::seconds(1));
         settle();
     }
     Outcome outcome;
     const auto *release = releases.release(service);
-    if (!release->status.succeeded()) {
+    if (!release->canary()->status.succeeded()) {
         std::fprintf(stderr, "bench_canary_run: seed %d did not succeed: %s\n", seed,
                      qPrintable(release->reason));
         return outcome;
     }
     outcome.wallMs = double(timer.nsecsElapsed()) / 1e6;
     outcome.simulatedMinutes
-        = std::chrono::duration<double>(*release->status.endedAt - startedAt).count() / 60;
-    outcome.stagesReached = release->status.stage + 1;
+        = std::chrono::duration<double>(*release->canary()->status.endedAt - startedAt).count()
+          / 60;
+    outcome.stagesReached = release->canary()->status.stage + 1;
     outcome.events = release->events.size();
     return outcome;
 }

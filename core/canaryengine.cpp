@@ -7,24 +7,6 @@
 
 namespace sb {
 
-QString ReleaseAction::describe() const
-{
-    switch (kind) {
-    case Kind::SetWeights: {
-        QStringList parts;
-        for (auto it = weights.cbegin(); it != weights.cend(); ++it)
-            parts.append(QStringLiteral("%1 %2 %").arg(it.key()).arg(it.value()));
-        return QStringLiteral("set weights %1").arg(parts.join(QStringLiteral(", ")));
-    }
-    case Kind::Scale:
-        return QStringLiteral("scale %1 to %2 %3")
-            .arg(version)
-            .arg(instances)
-            .arg(instances == 1 ? QStringLiteral("instance") : QStringLiteral("instances"));
-    }
-    return {};
-}
-
 QString toString(CanaryPhase phase)
 {
     switch (phase) {
@@ -47,32 +29,6 @@ namespace {
 
 // Routers store weights with limited precision; closer than this is the weight asked for.
 constexpr double weightTolerance = 0.05;
-
-int countInState(const ServiceStatus &observed, const QString &version,
-                 std::initializer_list<InstanceState> states)
-{
-    if (!observed.fleet)
-        return 0;
-    int count = 0;
-    for (const Instance &instance : observed.fleet->instances) {
-        if (instance.version == version
-            && std::find(states.begin(), states.end(), instance.state) != states.end())
-            ++count;
-    }
-    return count;
-}
-
-int readyCount(const ServiceStatus &observed, const QString &version)
-{
-    return countInState(observed, version, {InstanceState::Ready});
-}
-
-// Instances that hold a slot of the version's size: what a scale target counts.
-int heldCount(const ServiceStatus &observed, const QString &version)
-{
-    return countInState(observed, version,
-                        {InstanceState::Starting, InstanceState::Ready, InstanceState::Failed});
-}
 
 std::optional<double> observedWeight(const ServiceStatus &observed, const QString &version)
 {
@@ -120,26 +76,14 @@ ReleaseEvent makeEvent(const CanaryStatus &status, ReleaseEvent::Kind kind, Time
     return event;
 }
 
-void addValues(QMap<QString, double> &values, const GateSpec &gate, const Measurement &m)
-{
-    const QString prefix = gate.metric.name + QLatin1Char('.');
-    if (m.canary)
-        values.insert(prefix + QStringLiteral("canary"), *m.canary);
-    if (m.baseline)
-        values.insert(prefix + QStringLiteral("baseline"), *m.baseline);
-    if (m.limit)
-        values.insert(prefix + QStringLiteral("limit"), *m.limit);
-    values.insert(QStringLiteral("requests.canary"), double(m.canaryRequests));
-    values.insert(QStringLiteral("requests.baseline"), double(m.baselineRequests));
-}
-
 // Every gate's latest values, for the events of operator decisions.
 QMap<QString, double> latestValues(const CanaryPlan &plan, const CanaryStatus &status)
 {
     QMap<QString, double> values;
     for (const GateState &gate : status.gates) {
         if (gate.last)
-            addValues(values, plan.gates.value(gate.gate), *gate.last);
+            addGateValues(values, plan.gates.value(gate.gate), *gate.last, QStringLiteral("canary"),
+                          QStringLiteral("baseline"));
     }
     return values;
 }
@@ -181,12 +125,6 @@ bool shouldRequest(const std::optional<Request> &request, double target, bool sa
     return now >= request->at + retryAfter;
 }
 
-void wakeNoLaterThan(CanaryDecision &decision, TimePoint at)
-{
-    if (!decision.wakeAt || at < *decision.wakeAt)
-        decision.wakeAt = at;
-}
-
 // Retries of requests that have not shown up yet.
 void wakeForRetries(CanaryDecision &decision, TimePoint now)
 {
@@ -213,7 +151,7 @@ void requestWeight(CanaryDecision &decision, double canaryWeight, TimePoint now)
     action.weights.insert(status.stableVersion, 100 - canaryWeight);
     action.weights.insert(status.canaryVersion, canaryWeight);
     decision.actions.append(action);
-    status.weightRequest = Request{canaryWeight, now, false};
+    status.weightRequest = Request{canaryWeight, now, false, {}};
 }
 
 void requestScale(CanaryDecision &decision, const QString &version, int instances,
@@ -224,7 +162,7 @@ void requestScale(CanaryDecision &decision, const QString &version, int instance
     action.version = version;
     action.instances = instances;
     decision.actions.append(action);
-    request = Request{double(instances), now, false};
+    request = Request{double(instances), now, false, {}};
 }
 
 void abortRelease(CanaryDecision &decision, const QString &reason, const QString &actor,
@@ -367,12 +305,12 @@ bool measureGates(const CanaryPlan &plan, CanaryDecision &decision, const Servic
         ReleaseEvent event = makeEvent(
             status, ReleaseEvent::Kind::GateMeasured, now,
             QStringLiteral("gate %1: %2: %3").arg(state.gate, toString(m.verdict), m.why));
-        addValues(event.values, gate, m);
+        addGateValues(event.values, gate, m, QStringLiteral("canary"), QStringLiteral("baseline"));
         decision.events.append(event);
 
         if (state.failures >= gate.failureLimit) {
             QMap<QString, double> values;
-            addValues(values, gate, m);
+            addGateValues(values, gate, m, QStringLiteral("canary"), QStringLiteral("baseline"));
             abortRelease(decision,
                          QStringLiteral("gate %1 failed %2 of %3 allowed measurements at %4: %5")
                              .arg(state.gate)
@@ -665,22 +603,19 @@ CanaryDecision decide(const CanaryPlan &plan, const CanaryStatus &status,
     return decision;
 }
 
-QString toString(Command command)
-{
-    switch (command) {
-    case Command::Promote: return QStringLiteral("promote");
-    case Command::PromoteFully: return QStringLiteral("promote fully");
-    case Command::Pause: return QStringLiteral("pause");
-    case Command::Resume: return QStringLiteral("resume");
-    case Command::Abort: return QStringLiteral("abort");
-    case Command::Retry: return QStringLiteral("retry");
-    }
-    return {};
-}
-
 QString refusal(const CanaryPlan &plan, const CanaryStatus &status, Command command)
 {
     const QString title = releaseTitle(status);
+    switch (command) {
+    case Command::Switch:
+    case Command::SwitchBack:
+    case Command::Extend:
+        return QStringLiteral("%1 is a canary; it has no colours to switch").arg(title);
+    case Command::RollBack:
+        return QStringLiteral("%1 is a canary; abort it to send all traffic back to %2")
+            .arg(title, status.stableVersion);
+    default: break;
+    }
     if (command == Command::Retry) {
         if (!status.aborted)
             return QStringLiteral("%1 was not aborted; only an aborted release can be retried")
@@ -723,7 +658,7 @@ QString refusal(const CanaryPlan &plan, const CanaryStatus &status, Command comm
                 .arg(title, status.stableVersion);
         }
         return {};
-    case Command::Retry: break;
+    default: break;
     }
     return {};
 }
@@ -795,6 +730,7 @@ Result<CanaryDecision, QString> command(const CanaryPlan &plan, const CanaryStat
         next.canaryScaleRequest.reset();
         enterStage(plan, next, 0, now);
         break;
+    default: Q_UNREACHABLE(); // refused above
     }
     CanaryDecision decision = decide(plan, next, observed, now);
     decision.events = events + decision.events;
@@ -890,13 +826,6 @@ QDebug operator<<(QDebug debug, const CanaryStatus &status)
     if (status.endedAt)
         debug << " ended " << formatUtc(*status.endedAt);
     debug << ')';
-    return debug;
-}
-
-QDebug operator<<(QDebug debug, const ReleaseAction &action)
-{
-    QDebugStateSaver saver(debug);
-    debug.nospace() << "ReleaseAction(" << action.describe() << ')';
     return debug;
 }
 

@@ -3,6 +3,7 @@
 #include "canaryplan.h"
 #include "fleet.h"
 #include "gate.h"
+#include "release.h"
 #include "releaseevent.h"
 #include "result.h"
 
@@ -13,25 +14,6 @@
 #include <optional>
 
 namespace sb {
-
-// A gate's progress within the current stage.
-struct GateState {
-    QString gate;
-    int measurements = 0;
-    int failures = 0;
-    std::optional<Measurement> last;
-
-    friend bool operator==(const GateState &, const GateState &) = default;
-};
-
-// What the release last asked a backend for, so it asks once and retries only after a while.
-struct Request {
-    double target = 0;
-    TimePoint at;
-    bool failed = false;
-
-    friend bool operator==(const Request &, const Request &) = default;
-};
 
 // The progress of one canary release. Everything else (its phase, the weight it wants, the time
 // left to bake) is derived from this, the plan and the observations.
@@ -66,28 +48,7 @@ struct CanaryStatus {
     friend bool operator==(const CanaryStatus &, const CanaryStatus &) = default;
 };
 
-// Something the engine wants a backend to do. Both verbs set a target, so doing one twice is
-// harmless.
-struct ReleaseAction {
-    enum class Kind { SetWeights, Scale };
-    Kind kind = Kind::SetWeights;
-    QMap<QString, double> weights; // SetWeights: percent per version, adding up to 100
-    QString version;               // Scale
-    int instances = 0;             // Scale
-
-    QString describe() const; // "set weights 2.3.1 95 %, 2.4.0 5 %", "scale 2.4.0 to 2 instances"
-    friend bool operator==(const ReleaseAction &, const ReleaseAction &) = default;
-};
-
-// What to do now, the status after doing it, and why, in a sentence for the panel.
-struct CanaryDecision {
-    CanaryStatus status;
-    QList<ReleaseAction> actions;
-    QList<ReleaseEvent> events;
-    QString reason;
-    // When to decide again if no observation changes before then.
-    std::optional<TimePoint> wakeAt;
-};
+using CanaryDecision = ReleaseDecision<CanaryStatus>;
 
 enum class CanaryPhase {
     Scaling,  // bringing up the stage's canary instances
@@ -107,7 +68,7 @@ QString toString(CanaryPhase phase); // "scaling", "baking", ...
 // asks for nothing new.
 namespace canary {
 
-inline constexpr Duration retryAfter = std::chrono::seconds(30);
+inline constexpr Duration retryAfter = actionRetryAfter;
 
 // Starts a release of `version` from the version serving traffic now. Refused, with the reason,
 // when there is no single stable version, the version is already the stable one, or the plan is
@@ -119,8 +80,8 @@ Result<CanaryDecision, QString> start(const CanaryPlan &plan, const ServiceStatu
 CanaryDecision decide(const CanaryPlan &plan, const CanaryStatus &status,
                       const ServiceStatus &observed, TimePoint now);
 
-enum class Command { Promote, PromoteFully, Pause, Resume, Abort, Retry };
-QString toString(Command command); // "promote", "promote fully", ...
+// Promote, PromoteFully, Pause, Resume, Abort and Retry apply to a canary; the rest are refused.
+using Command = ReleaseCommand;
 
 // Whether `command` applies now, and if not, why; the panel enables its buttons from this.
 QString refusal(const CanaryPlan &plan, const CanaryStatus &status, Command command);
@@ -151,6 +112,5 @@ std::optional<Duration> bakeRemaining(const CanaryPlan &plan, const CanaryStatus
 } // namespace canary
 
 QDebug operator<<(QDebug debug, const CanaryStatus &status);
-QDebug operator<<(QDebug debug, const ReleaseAction &action);
 
 } // namespace sb

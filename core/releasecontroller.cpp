@@ -23,7 +23,55 @@ QString serviceTitle(const ServiceKey &key)
     return QStringLiteral("%1 (%2)").arg(key.name, key.environment);
 }
 
+template <typename Status>
+struct RunOf;
+template <>
+struct RunOf<CanaryStatus> {
+    using Type = CanaryRun;
+};
+template <>
+struct RunOf<BlueGreenStatus> {
+    using Type = BlueGreenRun;
+};
+template <>
+struct RunOf<RollingStatus> {
+    using Type = RollingRun;
+};
+
+// What a strategy needs bound besides a fleet source, and why, for the refusal.
+struct Needs {
+    bool traffic = false;
+    bool metrics = false;
+    QString what;
+};
+
 } // namespace
+
+Strategy ReleaseController::Release::strategy() const
+{
+    if (canary())
+        return Strategy::Canary;
+    return blueGreen() ? Strategy::BlueGreen : Strategy::Rolling;
+}
+
+const QString &ReleaseController::Release::id() const
+{
+    return std::visit([](const auto &run) -> const QString & { return run.status.id; }, run);
+}
+
+const QString &ReleaseController::Release::version() const
+{
+    if (const CanaryRun *c = canary())
+        return c->status.canaryVersion;
+    if (const BlueGreenRun *b = blueGreen())
+        return b->status.newVersion;
+    return rolling()->status.toVersion;
+}
+
+bool ReleaseController::Release::finished() const
+{
+    return std::visit([](const auto &run) { return run.status.finished(); }, run);
+}
 
 struct ReleaseController::Running {
     Release release;
@@ -66,7 +114,7 @@ QList<ServiceKey> ReleaseController::activeServices() const
 {
     QList<ServiceKey> services;
     for (auto it = m_releases.cbegin(); it != m_releases.cend(); ++it) {
-        if (!(*it)->release.status.finished())
+        if (!(*it)->release.finished())
             services.append(it.key());
     }
     std::sort(services.begin(), services.end());
@@ -96,82 +144,135 @@ Result<Done, QString> ReleaseController::startAs(const QString &actor, const Ser
     if (!spec)
         return QStringLiteral("there is no service %1 in this workspace")
             .arg(serviceTitle(service));
-    if (spec->strategy != Strategy::Canary) {
-        return QStringLiteral("%1 is released with the %2 strategy; canary releases are for "
-                              "services whose strategy is canary")
+    const QString chosen = planName.trimmed().isEmpty() ? spec->plan : planName.trimmed();
+    const CanaryPlan *canaryPlan = nullptr;
+    Needs needs;
+    switch (spec->strategy) {
+    case Strategy::None:
+        return QStringLiteral("%1 has no release strategy; set 'strategy' to canary, blue-green "
+                              "or rolling in the workspace")
+            .arg(serviceTitle(service));
+    case Strategy::Canary:
+        canaryPlan = m_session->workspace().plan(chosen);
+        if (!canaryPlan)
+            return QStringLiteral("there is no plan '%1' in this workspace").arg(chosen);
+        needs = {true, true, QStringLiteral("a canary needs traffic, deploy and metrics")};
+        break;
+    case Strategy::BlueGreen:
+        needs = {true,
+                 !spec->blueGreen.preSwitchGates.isEmpty()
+                     || !spec->blueGreen.postSwitchGates.isEmpty(),
+                 QStringLiteral("a blue-green release needs traffic and deploy, and metrics for "
+                                "its gates")};
+        break;
+    case Strategy::Rolling:
+        needs = {false, false, QStringLiteral("a rolling release needs deploy")};
+    }
+    if (spec->strategy != Strategy::Canary && !planName.trimmed().isEmpty()) {
+        return QStringLiteral("%1 is a %2 service; plans are for canary releases")
             .arg(serviceTitle(service), toString(spec->strategy));
     }
-    const QString chosen = planName.trimmed().isEmpty() ? spec->plan : planName.trimmed();
-    const CanaryPlan *plan = m_session->workspace().plan(chosen);
-    if (!plan)
-        return QStringLiteral("there is no plan '%1' in this workspace").arg(chosen);
 
     QStringList missing;
+    Adapter *fleet = m_session->adapterFor(service, Capability::Fleet);
     Adapter *traffic = m_session->adapterFor(service, Capability::Traffic);
     Adapter *deploy = m_session->adapterFor(service, Capability::Deploy);
     Adapter *metrics = m_session->adapterFor(service, Capability::Metrics);
-    if (!traffic || !traffic->trafficRouter())
+    if (!fleet || !fleet->fleetSource())
+        missing.append(QStringLiteral("fleet"));
+    if (needs.traffic && (!traffic || !traffic->trafficRouter()))
         missing.append(QStringLiteral("traffic"));
     if (!deploy || !deploy->deployer())
         missing.append(QStringLiteral("deploy"));
-    if (!metrics || !metrics->metricsSource())
+    if (needs.metrics && (!metrics || !metrics->metricsSource()))
         missing.append(QStringLiteral("metrics"));
     if (!missing.isEmpty()) {
-        return QStringLiteral("%1 has no %2 adapter; a canary needs traffic, deploy and metrics "
-                              "adapters bound in the workspace")
-            .arg(serviceTitle(service), missing.join(QStringLiteral(" or ")));
+        return QStringLiteral("%1 has no %2 adapter; %3 adapters bound in the workspace, and a "
+                              "fleet to watch")
+            .arg(serviceTitle(service), missing.join(QStringLiteral(" or ")), needs.what);
     }
-    if (const Release *current = release(service); current && !current->status.finished()) {
-        return QStringLiteral("%1 already has a release in progress (%2, stage %3 of %4); "
-                              "finish or abort it first")
-            .arg(serviceTitle(service), current->status.canaryVersion)
-            .arg(current->status.stage + 1)
-            .arg(current->plan.stages.size());
+    if (const Release *current = release(service); current && !current->finished()) {
+        return QStringLiteral("%1 already has a release of %2 in progress; finish it first")
+            .arg(serviceTitle(service), current->version());
     }
     const ServiceStatus *now = observed(service);
     Q_ASSERT(now); // every workspace service has a row in the snapshot
     if (!now)
         return QStringLiteral("nothing is known of %1 yet").arg(serviceTitle(service));
 
-    Result<CanaryDecision, QString> started
-        = canary::start(*plan, *now, version, actor, reason, m_clock->now());
-    if (!started)
-        return started.error();
-
-    if (auto old = m_releases.take(service))
-        m_clock->cancel(old->wake);
     auto running = std::make_shared<Running>();
-    running->release.plan = *plan;
-    running->release.trace.startedAt = m_clock->now();
-    m_releases.insert(service, running);
-    apply(service, std::move(started).value());
-    return Done{};
+    auto begin = [&](auto run, auto started) -> Result<Done, QString> {
+        if (!started)
+            return started.error();
+        if (auto old = m_releases.take(service))
+            m_clock->cancel(old->wake);
+        running->release.run = std::move(run);
+        running->release.trace.startedAt = m_clock->now();
+        m_releases.insert(service, running);
+        apply(service, std::move(started).value());
+        return Done{};
+    };
+    const TimePoint at = m_clock->now();
+    switch (spec->strategy) {
+    case Strategy::Canary:
+        return begin(CanaryRun{*canaryPlan, {}},
+                     canary::start(*canaryPlan, *now, version, actor, reason, at));
+    case Strategy::BlueGreen:
+        return begin(BlueGreenRun{spec->blueGreen, {}},
+                     bluegreen::start(spec->blueGreen, *now, version, actor, reason, at));
+    case Strategy::Rolling:
+        return begin(RollingRun{spec->rolling, {}},
+                     rolling::start(spec->rolling, *now, version, actor, reason, at));
+    case Strategy::None: break;
+    }
+    return QString(); // refused above
 }
 
-QString ReleaseController::refusal(const ServiceKey &service, canary::Command command) const
+QString ReleaseController::refusal(const ServiceKey &service, ReleaseCommand command) const
 {
     const Release *current = release(service);
     if (!current)
         return QStringLiteral("%1 has no release to %2")
-            .arg(serviceTitle(service), canary::toString(command));
-    return canary::refusal(current->plan, current->status, command);
+            .arg(serviceTitle(service), toString(command));
+    const ServiceStatus *now = observed(service);
+    if (!now)
+        return QStringLiteral("nothing is known of %1 yet").arg(serviceTitle(service));
+    if (const CanaryRun *run = current->canary())
+        return canary::refusal(run->plan, run->status, command);
+    if (const BlueGreenRun *run = current->blueGreen())
+        return bluegreen::refusal(run->plan, run->status, *now, command, m_clock->now());
+    const RollingRun *run = current->rolling();
+    return rolling::refusal(run->plan, run->status, command);
 }
 
-Result<Done, QString> ReleaseController::command(const ServiceKey &service, canary::Command command,
+Result<Done, QString> ReleaseController::command(const ServiceKey &service, ReleaseCommand command,
                                                  const QString &reason)
 {
     if (const QString refused = refusal(service, command); !refused.isEmpty())
         return refused;
     const Release &current = *release(service);
-    const ServiceStatus *now = observed(service);
-    if (!now)
-        return QStringLiteral("nothing is known of %1 yet").arg(serviceTitle(service));
-    Result<CanaryDecision, QString> decided = canary::command(
-        current.plan, current.status, command, m_operator, reason, *now, m_clock->now());
-    if (!decided)
-        return decided.error();
-    apply(service, std::move(decided).value());
-    return Done{};
+    const ServiceStatus &now = *observed(service);
+    const TimePoint at = m_clock->now();
+    return std::visit(
+        [&](const auto &run) -> Result<Done, QString> {
+            using Run = std::decay_t<decltype(run)>;
+            auto decided = [&] {
+                if constexpr (std::is_same_v<Run, CanaryRun>)
+                    return canary::command(run.plan, run.status, command, m_operator, reason, now,
+                                           at);
+                else if constexpr (std::is_same_v<Run, BlueGreenRun>)
+                    return bluegreen::command(run.plan, run.status, command, m_operator, reason,
+                                              now, at);
+                else
+                    return rolling::command(run.plan, run.status, command, m_operator, reason, now,
+                                            at);
+            }();
+            if (!decided)
+                return decided.error();
+            apply(service, std::move(decided).value());
+            return Done{};
+        },
+        current.run);
 }
 
 void ReleaseController::evaluateAll()
@@ -183,45 +284,55 @@ void ReleaseController::evaluateAll()
 void ReleaseController::evaluate(const ServiceKey &service)
 {
     const auto it = m_releases.constFind(service);
-    if (it == m_releases.cend() || (*it)->release.status.finished())
+    if (it == m_releases.cend() || (*it)->release.finished())
         return;
     const ServiceStatus *now = observed(service);
     if (!now)
         return;
     Release &release = (*it)->release;
-    if (now->metrics)
-        release.trace.record(release.plan, *now->metrics, release.status.canaryVersion,
-                             release.status.stableVersion);
-    apply(service, canary::decide(release.plan, release.status, *now, m_clock->now()));
+    const TimePoint at = m_clock->now();
+    if (const CanaryRun *run = release.canary()) {
+        if (now->metrics)
+            release.trace.record(run->plan, *now->metrics, run->status.canaryVersion,
+                                 run->status.stableVersion);
+        apply(service, canary::decide(run->plan, run->status, *now, at));
+    } else if (const BlueGreenRun *run = release.blueGreen()) {
+        apply(service, bluegreen::decide(run->plan, run->status, *now, at));
+    } else if (const RollingRun *run = release.rolling()) {
+        apply(service, rolling::decide(run->plan, run->status, *now, at));
+    }
 }
 
-void ReleaseController::apply(const ServiceKey &service, CanaryDecision decision)
+template <typename Status>
+void ReleaseController::apply(const ServiceKey &service, ReleaseDecision<Status> decision)
 {
     const std::shared_ptr<Running> running = m_releases.value(service);
     if (!running)
         return;
     Release &release = running->release;
-    const bool changed = release.status != decision.status || release.reason != decision.reason
-                         || !decision.events.isEmpty();
-    release.status = std::move(decision.status);
-    release.reason = decision.reason;
-    for (const ReleaseEvent &event : std::as_const(decision.events)) {
-        release.events.append(event);
-        if (event.kind == ReleaseEvent::Kind::WeightSet) {
-            release.trace.stages.append(
-                {event.at, event.stage, release.plan.stage(event.stage).weightPercent});
-        }
-        qCInfo(releaseLog).noquote() << event.service.id() << toString(event.kind) << event.reason;
-        Q_EMIT eventRecorded(event);
+    auto *run = std::get_if<typename RunOf<Status>::Type>(&release.run);
+    Q_ASSERT(run); // a decision comes from the engine of the release's own strategy
+    if (!run) {
+        qCWarning(releaseLog) << "dropped a decision for" << service.id()
+                              << "from another strategy's engine";
+        return;
     }
-    if (release.status.endedAt)
-        release.trace.endedAt = release.status.endedAt;
+    const bool changed = run->status != decision.status || release.reason != decision.reason
+                         || !decision.events.isEmpty();
+    run->status = std::move(decision.status);
+    release.reason = decision.reason;
+    for (const ReleaseEvent &event : std::as_const(decision.events))
+        record(release, event);
+    if constexpr (std::is_same_v<Status, CanaryStatus>) {
+        if (run->status.endedAt)
+            release.trace.endedAt = run->status.endedAt;
+    }
     for (const ReleaseAction &action : std::as_const(decision.actions))
         execute(service, action);
 
     m_clock->cancel(running->wake);
     running->wake = 0;
-    if (decision.wakeAt && !release.status.finished()) {
+    if (decision.wakeAt && !run->status.finished()) {
         const Duration delay = std::max(Duration(0), *decision.wakeAt - m_clock->now());
         running->wake = m_clock->schedule(delay, this, [this, service] { evaluate(service); });
     }
@@ -229,9 +340,19 @@ void ReleaseController::apply(const ServiceKey &service, CanaryDecision decision
         Q_EMIT releaseChanged(service);
 }
 
+void ReleaseController::record(Release &release, const ReleaseEvent &event)
+{
+    release.events.append(event);
+    if (const CanaryRun *run = release.canary(); run && event.kind == ReleaseEvent::Kind::WeightSet)
+        release.trace.stages.append(
+            {event.at, event.stage, run->plan.stage(event.stage).weightPercent});
+    qCInfo(releaseLog).noquote() << event.service.id() << toString(event.kind) << event.reason;
+    Q_EMIT eventRecorded(event);
+}
+
 void ReleaseController::execute(const ServiceKey &service, const ReleaseAction &action)
 {
-    const QString releaseId = m_releases.value(service)->release.status.id;
+    const QString releaseId = m_releases.value(service)->release.id();
     // The first of the answer and the timeout wins; the other finds `settled` set.
     auto settled = std::make_shared<bool>(false);
     auto timeout = std::make_shared<Clock::TimerId>(0);
@@ -264,6 +385,11 @@ void ReleaseController::execute(const ServiceKey &service, const ReleaseAction &
             ->deployer()
             ->scale(service, action.version, action.instances, finish);
         break;
+    case ReleaseAction::Kind::Switch:
+        m_session->adapterFor(service, Capability::Traffic)
+            ->trafficRouter()
+            ->switchTo(service, action.version, finish);
+        break;
     }
 }
 
@@ -273,10 +399,16 @@ void ReleaseController::failed(const ServiceKey &service, const QString &release
     const std::shared_ptr<Running> running = m_releases.value(service);
     const ServiceStatus *now = observed(service);
     // A release replaced meanwhile does not inherit the old one's failures.
-    if (!running || running->release.status.id != releaseId || !now)
+    if (!running || running->release.id() != releaseId || !now)
         return;
-    apply(service, canary::actionFailed(running->release.plan, running->release.status, action,
-                                        error, *now, m_clock->now()));
+    const TimePoint at = m_clock->now();
+    const Release &release = running->release;
+    if (const CanaryRun *run = release.canary())
+        apply(service, canary::actionFailed(run->plan, run->status, action, error, *now, at));
+    else if (const BlueGreenRun *run = release.blueGreen())
+        apply(service, bluegreen::actionFailed(run->plan, run->status, action, error, *now, at));
+    else if (const RollingRun *run = release.rolling())
+        apply(service, rolling::actionFailed(run->plan, run->status, action, error, *now, at));
 }
 
 void ReleaseController::startScheduled()

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "bluegreenengine.h"
 #include "canaryengine.h"
 #include "clock.h"
 #include "releaseevent.h"
 #include "releasetrace.h"
 #include "result.h"
+#include "rollingengine.h"
 
 #include <QHash>
 #include <QList>
@@ -12,26 +14,49 @@
 #include <QString>
 
 #include <memory>
+#include <variant>
 
 namespace sb {
 
 class WorkspaceSession;
 
-// Runs the canary engine for every release of a workspace session: it decides whenever an
-// observation changes or a timer the engine asked for fires, carries out the actions through the
-// service's adapters, and records every event. Operator actions enter here too, so the window,
-// the tests and a command line drive releases the same way.
+// A release's plan and status, per strategy.
+struct CanaryRun {
+    CanaryPlan plan;
+    CanaryStatus status;
+};
+struct BlueGreenRun {
+    BlueGreenPlan plan;
+    BlueGreenStatus status;
+};
+struct RollingRun {
+    RollingPlan plan;
+    RollingStatus status;
+};
+
+// Runs the release engines (canary, blue-green, rolling) for every release of a workspace
+// session: it decides whenever an observation changes or a timer the engine asked for fires,
+// carries out the actions through the service's adapters, and records every event. Operator
+// actions enter here too, so the window, the tests and a command line drive releases the same
+// way.
 class ReleaseController : public QObject
 {
     Q_OBJECT
 public:
     // One service's latest release, running or finished.
     struct Release {
-        CanaryPlan plan;
-        CanaryStatus status;
-        ReleaseTrace trace;
+        std::variant<CanaryRun, BlueGreenRun, RollingRun> run;
+        ReleaseTrace trace; // canary and baseline metrics, for canaries
         QList<ReleaseEvent> events;
         QString reason; // the engine's last sentence about it
+
+        const CanaryRun *canary() const { return std::get_if<CanaryRun>(&run); }
+        const BlueGreenRun *blueGreen() const { return std::get_if<BlueGreenRun>(&run); }
+        const RollingRun *rolling() const { return std::get_if<RollingRun>(&run); }
+        Strategy strategy() const;
+        const QString &id() const;
+        const QString &version() const; // the version being released
+        bool finished() const;
     };
 
     // Adapter calls that have not answered by then count as timed out.
@@ -48,15 +73,17 @@ public:
     // Services with a release that has not finished.
     QList<ServiceKey> activeServices() const;
 
-    // Refused with the reason when the service cannot take a canary now: not a canary service,
-    // an unknown plan, a capability without an adapter, a release already running, or whatever
-    // the engine refuses. Nothing is changed then.
+    // Starts a release under the service's strategy: a canary on `planName` (empty: the
+    // service's plan), a blue-green or rolling release on the service's settings (`planName`
+    // must be empty). Refused with the reason when the service cannot take one now: no release
+    // strategy, an unknown plan, a capability without an adapter, a release already running, or
+    // whatever the engine refuses. Nothing is changed then.
     Result<Done, QString> start(const ServiceKey &service, const QString &version,
                                 const QString &planName, const QString &reason);
-    Result<Done, QString> command(const ServiceKey &service, canary::Command command,
+    Result<Done, QString> command(const ServiceKey &service, ReleaseCommand command,
                                   const QString &reason);
     // The reason `command` cannot apply to the service's release now; empty when it can.
-    QString refusal(const ServiceKey &service, canary::Command command) const;
+    QString refusal(const ServiceKey &service, ReleaseCommand command) const;
 
     // Starts the workspace's `releases:` at their times, once their services are observed.
     void startScheduled();
@@ -73,7 +100,9 @@ private:
     const ServiceStatus *observed(const ServiceKey &service) const;
     void evaluateAll();
     void evaluate(const ServiceKey &service);
-    void apply(const ServiceKey &service, CanaryDecision decision);
+    template <typename Status>
+    void apply(const ServiceKey &service, ReleaseDecision<Status> decision);
+    void record(Release &release, const ReleaseEvent &event);
     void execute(const ServiceKey &service, const ReleaseAction &action);
     void failed(const ServiceKey &service, const QString &releaseId, const ReleaseAction &action,
                 const Error &error);

@@ -20,6 +20,12 @@ QString toString(ReleaseEvent::Kind kind)
     case Kind::Retried: return QStringLiteral("retried");
     case Kind::Succeeded: return QStringLiteral("succeeded");
     case Kind::ActionFailed: return QStringLiteral("action-failed");
+    case Kind::Scaled: return QStringLiteral("scaled");
+    case Kind::Switched: return QStringLiteral("switched");
+    case Kind::SwitchedBack: return QStringLiteral("switched-back");
+    case Kind::WindowExtended: return QStringLiteral("window-extended");
+    case Kind::Stalled: return QStringLiteral("stalled");
+    case Kind::RollbackStarted: return QStringLiteral("rollback-started");
     }
     return {};
 }

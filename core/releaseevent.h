@@ -28,6 +28,12 @@ struct ReleaseEvent {
         Retried,      // an operator restarted an aborted release from its first stage
         Succeeded,    // the new version serves all traffic and the old one is scaled down
         ActionFailed, // a backend refused or did not answer; the action will be retried
+        Scaled,       // the release asked for a version's size: a rolling step, a colour up or down
+        Switched,     // blue-green: all traffic moved to the new colour, observed on the router
+        SwitchedBack, // blue-green: all traffic back on the old colour, inside the warm window
+        WindowExtended,  // blue-green: the old colour stays warm for longer
+        Stalled,         // rolling: nothing progressed within the deadline; the release paused
+        RollbackStarted, // rolling: the previous version is being rolled out again
     };
 
     TimePoint at;

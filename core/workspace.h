@@ -1,9 +1,11 @@
 #pragma once
 
+#include "bluegreenengine.h"
 #include "canaryplan.h"
 #include "diagnostic.h"
 #include "fleet.h"
 #include "metricdefinition.h"
+#include "rollingengine.h"
 
 #include <QHashFunctions>
 #include <QList>
@@ -42,7 +44,9 @@ struct ServiceSpec {
     QString description;
     // Which adapter (by name) serves each capability; a capability may be left unbound.
     QMap<Capability, QString> bindings;
-    QString plan; // canary services: the plan a release uses unless another is chosen
+    QString plan;            // canary services: the plan a release uses unless another is chosen
+    RollingPlan rolling;     // rolling services: their budgets and deadline
+    BlueGreenPlan blueGreen; // blue-green services: their warm window, switch and gates
     int line = 0;
 };
 
@@ -51,7 +55,7 @@ struct ServiceSpec {
 struct ScheduledRelease {
     ServiceKey service;
     QString version;
-    QString plan;
+    QString plan; // canaries only
     Duration at{0};
     int line = 0;
 };

@@ -23,10 +23,16 @@ const QStringList topLevelKeys{QStringLiteral("workspace"), QStringLiteral("envi
                                QStringLiteral("plans"),     QStringLiteral("releases")};
 const QStringList adapterKeys{QStringLiteral("name"), QStringLiteral("type"),
                               QStringLiteral("settings")};
-const QStringList serviceKeys{QStringLiteral("name"),     QStringLiteral("environment"),
-                              QStringLiteral("strategy"), QStringLiteral("description"),
-                              QStringLiteral("adapter"),  QStringLiteral("adapters"),
-                              QStringLiteral("plan")};
+const QStringList serviceKeys{
+    QStringLiteral("name"),        QStringLiteral("environment"), QStringLiteral("strategy"),
+    QStringLiteral("description"), QStringLiteral("adapter"),     QStringLiteral("adapters"),
+    QStringLiteral("plan"),        QStringLiteral("rolling"),     QStringLiteral("blue_green")};
+const QStringList rollingKeys{QStringLiteral("max_surge"), QStringLiteral("max_unavailable"),
+                              QStringLiteral("progress_deadline")};
+const QStringList blueGreenKeys{QStringLiteral("warm_window"), QStringLiteral("switch"),
+                                QStringLiteral("pre_switch_gates"),
+                                QStringLiteral("post_switch_gates")};
+const QStringList switchModes{QStringLiteral("automatic"), QStringLiteral("manual")};
 const QStringList releaseKeys{QStringLiteral("service"), QStringLiteral("environment"),
                               QStringLiteral("version"), QStringLiteral("plan"),
                               QStringLiteral("at")};
@@ -279,6 +285,9 @@ private:
             spec.description = map.string("description", QString());
             readBindings(map, spec);
             readPlan(map, what, spec);
+            readStrategySettings(
+                map, QStringLiteral("service '%1' (%2)").arg(spec.key.name, spec.key.environment),
+                spec);
             m_workspace.services.append(spec);
         }
     }
@@ -322,6 +331,130 @@ private:
         requirePlan(spec.plan, what + QStringLiteral(" uses"), map.node("plan"));
     }
 
+    // `rolling:` and `blue_green:` belong to services of those strategies; without them the
+    // defaults apply.
+    void readStrategySettings(const YamlMap &map, const QString &what, ServiceSpec &spec) const
+    {
+        const struct {
+            const char *key;
+            Strategy strategy;
+        } owners[] = {{"rolling", Strategy::Rolling}, {"blue_green", Strategy::BlueGreen}};
+        for (const auto &owner : owners) {
+            if (map.has(owner.key) && spec.strategy != owner.strategy) {
+                failAt(m_file, map.keyNode(owner.key),
+                       QStringLiteral("%1 has '%2' settings, but its strategy is '%3'; remove "
+                                      "them or set 'strategy: %4'")
+                           .arg(what, QLatin1StringView(owner.key), toString(spec.strategy),
+                                toString(owner.strategy)));
+            }
+        }
+        if (spec.strategy == Strategy::Rolling)
+            spec.rolling = readRolling(map, what);
+        else if (spec.strategy == Strategy::BlueGreen)
+            spec.blueGreen = readBlueGreen(map, what);
+    }
+
+    QString origin(const YAML::Node &node) const
+    {
+        return QStringLiteral("%1:%2").arg(QFileInfo(m_file).fileName()).arg(lineOf(node));
+    }
+
+    RollingPlan readRolling(const YamlMap &service, const QString &what) const
+    {
+        RollingPlan plan;
+        plan.origin = QStringLiteral("built-in");
+        if (!service.has("rolling"))
+            return plan;
+        const YamlMap map(service.node("rolling"), m_file,
+                          what + QStringLiteral(" rolling settings"), rollingKeys);
+        plan.origin = origin(service.keyNode("rolling"));
+        auto budget = [&](const char *key, InstanceBudget fallback) {
+            if (!map.has(key))
+                return fallback;
+            const YAML::Node value = map.node(key);
+            const QString written = nodeType(value) == NodeType::Scalar
+                                        ? QString::fromStdString(value.Scalar()).trimmed()
+                                        : QString();
+            Result<InstanceBudget, QString> parsed = parseInstanceBudget(written);
+            if (!parsed) {
+                failAt(m_file, value,
+                       QStringLiteral("%1: %2 %3")
+                           .arg(map.what(), QLatin1StringView(key), parsed.error()));
+            }
+            return parsed.value();
+        };
+        plan.maxSurge = budget("max_surge", plan.maxSurge);
+        plan.maxUnavailable = budget("max_unavailable", plan.maxUnavailable);
+        plan.progressDeadline
+            = map.duration("progress_deadline", plan.progressDeadline, std::chrono::seconds(1));
+        if (const QString problem = checkPlan(plan); !problem.isEmpty())
+            failAt(m_file, service.node("rolling"),
+                   QStringLiteral("%1: %2").arg(map.what(), problem));
+        return plan;
+    }
+
+    BlueGreenPlan readBlueGreen(const YamlMap &service, const QString &what) const
+    {
+        BlueGreenPlan plan;
+        plan.origin = QStringLiteral("built-in");
+        // A bad switch is caught inside the window by default: the error rate against the old
+        // colour's last minutes.
+        plan.postSwitchGates = {QStringLiteral("error-rate")};
+        if (service.has("blue_green")) {
+            const YamlMap map(service.node("blue_green"), m_file,
+                              what + QStringLiteral(" blue-green settings"), blueGreenKeys);
+            plan.origin = origin(service.keyNode("blue_green"));
+            plan.warmWindow = map.duration("warm_window", plan.warmWindow);
+            plan.autoSwitch
+                = map.choice("switch", switchModes, switchModes.first()) == switchModes.first();
+            // `post_switch_gates: []` turns the default off; a key left empty keeps it.
+            auto written = [&](const char *key) {
+                const NodeType::value type = nodeType(map.node(key));
+                return type != NodeType::Undefined && type != NodeType::Null;
+            };
+            if (written("pre_switch_gates"))
+                plan.preSwitchGates = gateNames(map, "pre_switch_gates");
+            if (written("post_switch_gates"))
+                plan.postSwitchGates = gateNames(map, "post_switch_gates");
+        }
+        for (const QStringList *names : {&plan.preSwitchGates, &plan.postSwitchGates}) {
+            for (const QString &name : *names) {
+                for (const GateSpec &gate : std::as_const(m_workspace.gates)) {
+                    if (gate.name == name)
+                        plan.gates.insert(name, gate);
+                }
+            }
+        }
+        return plan;
+    }
+
+    QStringList gateNames(const YamlMap &map, const char *key) const
+    {
+        QStringList known;
+        for (const GateSpec &gate : std::as_const(m_workspace.gates))
+            known.append(gate.name);
+        const QStringList listed = map.stringList(key);
+        const YAML::Node list = map.node(key);
+        QStringList gates;
+        int i = 0;
+        for (const YAML::Node &item : list) {
+            const QString name = listed.at(i++).trimmed();
+            if (!known.contains(name)) {
+                QString message = QStringLiteral("%1 names gate %2, which is not defined")
+                                      .arg(map.what(), quotedValue(name));
+                const QString nearest = nearestWord(name, known);
+                if (!nearest.isEmpty())
+                    message += QStringLiteral(" (did you mean '%1'?)").arg(nearest);
+                message
+                    += QStringLiteral("; defined gates: %1").arg(known.join(QStringLiteral(", ")));
+                failAt(m_file, item, message);
+            }
+            if (!gates.contains(name))
+                gates.append(name);
+        }
+        return gates;
+    }
+
     void readReleases(const YamlMap &top)
     {
         const YAML::Node list = top.node("releases");
@@ -346,28 +479,42 @@ private:
             const QString subject
                 = QStringLiteral("%1 of '%2' (%3)")
                       .arg(map.what(), release.service.name, release.service.environment);
-            if (service->strategy != Strategy::Canary) {
+            if (service->strategy == Strategy::None) {
                 failAt(m_file, map.node("service"),
-                       QStringLiteral("%1: only canary releases can be scheduled, and this "
-                                      "service's strategy is '%2'")
-                           .arg(subject, toString(service->strategy)));
+                       QStringLiteral("%1: the service has no release strategy; set 'strategy' to "
+                                      "canary, blue-green or rolling under 'services'")
+                           .arg(subject));
             }
             release.version = map.requiredString("version").trimmed();
-            release.plan = map.string("plan", service->plan).trimmed();
-            requirePlan(release.plan, subject + QStringLiteral(" uses"), map.node("plan"));
+            if (service->strategy == Strategy::Canary) {
+                release.plan = map.string("plan", service->plan).trimmed();
+                requirePlan(release.plan, subject + QStringLiteral(" uses"), map.node("plan"));
+            } else if (map.has("plan")) {
+                failAt(m_file, map.keyNode("plan"),
+                       QStringLiteral("%1 names a plan, but plans are for canary releases and the "
+                                      "service's strategy is '%2'; remove 'plan'")
+                           .arg(subject, toString(service->strategy)));
+            }
             release.at = map.duration("at", Duration(0));
 
+            QList<Capability> needed{Capability::Deploy};
+            QString needs = QStringLiteral("a rolling release needs a deploy adapter");
+            if (service->strategy == Strategy::Canary) {
+                needed = {Capability::Traffic, Capability::Deploy, Capability::Metrics};
+                needs = QStringLiteral("a canary needs traffic, deploy and metrics adapters");
+            } else if (service->strategy == Strategy::BlueGreen) {
+                needed = {Capability::Traffic, Capability::Deploy};
+                needs = QStringLiteral("a blue-green release needs traffic and deploy adapters");
+            }
             QStringList missing;
-            for (Capability needed :
-                 {Capability::Traffic, Capability::Deploy, Capability::Metrics}) {
-                if (!service->bindings.contains(needed))
-                    missing.append(toString(needed));
+            for (Capability capability : std::as_const(needed)) {
+                if (!service->bindings.contains(capability))
+                    missing.append(toString(capability));
             }
             if (!missing.isEmpty()) {
                 failAt(m_file, entry,
-                       QStringLiteral("%1: a canary needs traffic, deploy and metrics adapters, "
-                                      "and the service has no %2 adapter")
-                           .arg(subject, missing.join(QStringLiteral(" or "))));
+                       QStringLiteral("%1: %2, and the service has no %3 adapter")
+                           .arg(subject, needs, missing.join(QStringLiteral(" or "))));
             }
             for (const QString &adapterName : service->bindings) {
                 const AdapterSpec *adapter = m_workspace.adapter(adapterName);

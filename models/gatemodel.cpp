@@ -20,18 +20,57 @@ GateModel::GateModel(QObject *parent)
 void GateModel::setRelease(const CanaryPlan &plan, const CanaryStatus &status)
 {
     std::vector<Row> rows;
-    for (const GateState &state : status.gates)
-        rows.push_back({state.gate, plan.gates.value(state.gate), state});
-    if (status.id != m_releaseId || status.stage != m_stage) {
+    for (const GateState &state : status.gates) {
+        const GateSpec spec = plan.gates.value(state.gate);
+        rows.push_back({state.gate, state.gate, spec, state, QString(),
+                        tr("first measurement %1 after the weight is set")
+                            .arg(formatDuration(spec.interval))});
+    }
+    setRows(status.id, status.stage, std::move(rows), false);
+}
+
+void GateModel::setRelease(const BlueGreenPlan &plan, const BlueGreenStatus &status)
+{
+    std::vector<Row> rows;
+    auto add = [&](const QStringList &gates, const QList<GateState> &states, bool preSwitch) {
+        for (const QString &gate : gates) {
+            GateState state;
+            state.gate = gate;
+            for (const GateState &measured : states) {
+                if (measured.gate == gate)
+                    state = measured;
+            }
+            const GateSpec spec = plan.gates.value(gate);
+            const QString interval = formatDuration(spec.interval);
+            const QString check = preSwitch ? tr("Pre-switch") : tr("Post-switch");
+            rows.push_back({check + QLatin1Char('/') + gate, gate, spec, state, check,
+                            preSwitch ? tr("first measurement %1 after every %2 instance is ready")
+                                            .arg(interval, status.newVersion)
+                                      : tr("first measurement %1 after the switch").arg(interval)});
+        }
+    };
+    add(plan.preSwitchGates, status.preSwitchGates, true);
+    add(plan.postSwitchGates, status.postSwitchGates, false);
+    // The rows never change within a release, only their measurements.
+    setRows(status.id, 0, std::move(rows), true);
+}
+
+void GateModel::setRows(const QString &releaseId, int stage, std::vector<Row> rows, bool blueGreen)
+{
+    if (blueGreen != m_blueGreen) {
+        m_blueGreen = blueGreen;
+        Q_EMIT headerDataChanged(Qt::Horizontal, CanaryColumn, BaselineColumn);
+    }
+    if (releaseId != m_releaseId || stage != m_stage) {
         beginResetModel();
-        m_releaseId = status.id;
-        m_stage = status.stage;
-        m_rows.reset(std::move(rows), &Row::gate);
+        m_releaseId = releaseId;
+        m_stage = stage;
+        m_rows.reset(std::move(rows), &Row::key);
         endResetModel();
         return;
     }
     m_rows.apply(
-        this, std::move(rows), &Row::gate, [](const Row &, const Row &) { return true; },
+        this, std::move(rows), &Row::key, [](const Row &, const Row &) { return true; },
         &GateModel::changedColumns);
 }
 
@@ -40,7 +79,7 @@ void GateModel::clear()
     beginResetModel();
     m_releaseId.clear();
     m_stage = -1;
-    m_rows.reset({}, &Row::gate);
+    m_rows.reset({}, &Row::key);
     endResetModel();
 }
 
@@ -82,7 +121,9 @@ QVariant GateModel::display(const Row &row, int column) const
     const MetricUnit unit = row.spec.metric.unit;
     const std::optional<Measurement> &last = row.state.last;
     switch (Column(column)) {
-    case MetricColumn: return row.spec.metric.title;
+    case MetricColumn:
+        return row.check.isEmpty() ? row.spec.metric.title
+                                   : tr("%1 · %2").arg(row.check, row.spec.metric.title);
     case CanaryColumn: return last ? valueText(last->canary, unit) : QString(emDash);
     case BaselineColumn: return last ? valueText(last->baseline, unit) : QString(emDash);
     case BoundColumn: return describeBound(row.spec.bound, unit);
@@ -99,10 +140,7 @@ QVariant GateModel::display(const Row &row, int column) const
             text += QStringLiteral(" · %1/%2").arg(row.state.failures).arg(row.spec.failureLimit);
         return text;
     }
-    case WhyColumn:
-        return last ? last->why
-                    : tr("first measurement %1 after the weight is set")
-                          .arg(formatDuration(row.spec.interval));
+    case WhyColumn: return last ? last->why : row.pending;
     case ColumnCount: break;
     }
     return {};
@@ -142,8 +180,8 @@ QVariant GateModel::headerData(int section, Qt::Orientation orientation, int rol
         return {};
     switch (Column(section)) {
     case MetricColumn: return tr("Metric");
-    case CanaryColumn: return tr("Canary");
-    case BaselineColumn: return tr("Baseline");
+    case CanaryColumn: return m_blueGreen ? tr("New") : tr("Canary");
+    case BaselineColumn: return m_blueGreen ? tr("Old") : tr("Baseline");
     case BoundColumn: return tr("Bound");
     case VerdictColumn: return tr("Verdict");
     case WhyColumn: return tr("Why");

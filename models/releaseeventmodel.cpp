@@ -24,6 +24,12 @@ QString kindText(ReleaseEvent::Kind kind)
     case Kind::Retried: return QObject::tr("Retried");
     case Kind::Succeeded: return QObject::tr("Succeeded");
     case Kind::ActionFailed: return QObject::tr("Backend error");
+    case Kind::Scaled: return QObject::tr("Scaled");
+    case Kind::Switched: return QObject::tr("Switched");
+    case Kind::SwitchedBack: return QObject::tr("Switched back");
+    case Kind::WindowExtended: return QObject::tr("Extended");
+    case Kind::Stalled: return QObject::tr("Stalled");
+    case Kind::RollbackStarted: return QObject::tr("Rolling back");
     }
     return {};
 }

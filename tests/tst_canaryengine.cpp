@@ -129,7 +129,7 @@ CanaryStatus started()
 void bakeSince(CanaryStatus &s, Duration since)
 {
     s.bakeStartedAt = at(since);
-    s.weightRequest = Request{plan().stage(s.stage).weightPercent, at(since), false};
+    s.weightRequest = Request{plan().stage(s.stage).weightPercent, at(since), false, {}};
 }
 
 void lastMeasured(CanaryStatus &s, Duration when, Verdict verdict, int failures = 0)
@@ -150,14 +150,14 @@ void atStage(CanaryStatus &s, int stage)
     if (stage != plan().finalStage())
         s.gates.append(GateState{QStringLiteral("errors"), 0, 0, std::nullopt});
     s.canaryScaleRequest = Request{
-        double(canaryInstancesFor(plan().stage(stage).weightPercent, s.replicas)), t0, false};
+        double(canaryInstancesFor(plan().stage(stage).weightPercent, s.replicas)), t0, false, {}};
 }
 
 void abortedAt(CanaryStatus &s, Duration when)
 {
     s.aborted = true;
     s.abortReason = QStringLiteral("test");
-    s.weightRequest = Request{10, at(when - 10min), false};
+    s.weightRequest = Request{10, at(when - 10min), false, {}};
 }
 
 QStringList described(const QList<ReleaseAction> &actions)
@@ -299,7 +299,7 @@ void TestCanaryEngine::rules_data()
     row(
         "a router showing another weight is asked again after a while",
         [](CanaryStatus &s) {
-            s.weightRequest = Request{10, at(20s), false};
+            s.weightRequest = Request{10, at(20s), false, {}};
         },
         wrongWeight, 51s, {"set weights 2.3.1 90 %, 2.4.0 10 %"}, {}, "shifting",
         "asking the router");
@@ -312,7 +312,7 @@ void TestCanaryEngine::rules_data()
         "and not again before the retry interval",
         [](CanaryStatus &s) {
             bakeSince(s, 0s);
-            s.weightRequest = Request{10, at(30s), false};
+            s.weightRequest = Request{10, at(30s), false, {}};
         },
         baking(3), 40s, {}, {}, "baking", "baking");
     row("no measurement before the gate's interval", bakingSince0,
@@ -421,7 +421,7 @@ void TestCanaryEngine::rules_data()
         "rolled back once the canary is gone",
         [](CanaryStatus &s) {
             abortedAt(s, 600s);
-            s.canaryScaleRequest = Request{0, at(590s), false};
+            s.canaryScaleRequest = Request{0, at(590s), false, {}};
         },
         baking(0, 0), 600s, {}, {"rolled-back"}, "aborted",
         "Rolled back: test. 2.3.1 serves all traffic.");
@@ -447,7 +447,7 @@ void TestCanaryEngine::rules_data()
         "succeeded once the stable version is gone",
         [](CanaryStatus &s) {
             atStage(s, 2);
-            s.stableScaleRequest = Request{0, at(590s), false};
+            s.stableScaleRequest = Request{0, at(590s), false, {}};
         },
         done, 600s, {}, {"succeeded"}, "succeeded", "Succeeded: 2.4.0 serves all traffic.");
 }
@@ -576,7 +576,7 @@ void TestCanaryEngine::commands_data()
         "abort once the stable version is being retired",
         [](CanaryStatus &s) {
             atStage(s, 2);
-            s.stableScaleRequest = Request{0, at(1s), false};
+            s.stableScaleRequest = Request{0, at(1s), false, {}};
         },
         C::Abort, "", "going back now means deploying 2.3.1 again");
     refused("abort a finished release", succeeded, C::Abort, "", "has finished (succeeded)");

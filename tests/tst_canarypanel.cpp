@@ -12,6 +12,8 @@
 #include "releasecharts.h"
 #include "releasecontroller.h"
 #include "releaseeventmodel.h"
+#include "releasepanel.h"
+#include "rollingpanel.h"
 #include "servicelistmodel.h"
 #include "stagestepper.h"
 #include "startreleasedialog.h"
@@ -60,7 +62,7 @@ double canaryWeight(const MainWindow &window, const ServiceKey &service)
     for (const ServiceStatus &status : window.session()->snapshot().services) {
         if (status.key == service && status.traffic)
             return status.traffic->weightOf(
-                window.releases()->release(service)->status.canaryVersion);
+                window.releases()->release(service)->canary()->status.canaryVersion);
     }
     return -1;
 }
@@ -111,7 +113,7 @@ private Q_SLOTS:
     void promoteAndAbortThroughTheirConfirmations();
     void showsTheAutomaticAbort();
     void startsACanaryFromTheDialog();
-    void aServiceWithoutCanaryExplainsItself();
+    void aServiceOfAnotherStrategyShowsItsOwnPanel();
     void reloadingAsksWhileReleasesRun();
 
 private:
@@ -125,7 +127,8 @@ void TestCanaryPanel::showsTheDemoCanaryMidRelease()
     QVERIFY(console.open(240s));
     MainWindow &window = console.window;
     QVERIFY(window.selectService(checkout));
-    QCOMPARE(window.detailTabs()->currentWidget(), window.canaryPanel());
+    QCOMPARE(window.detailTabs()->currentWidget(), window.releasePanel());
+    QCOMPARE(window.releasePanel()->currentPanel(), window.canaryPanel());
     CanaryPanel *panel = window.canaryPanel();
 
     QCOMPARE(states(panel->stepper()), (QList<State>{State::Done, State::Current, State::Pending,
@@ -171,7 +174,7 @@ void TestCanaryPanel::promoteAndAbortThroughTheirConfirmations()
     QVERIFY(window.selectService(checkout));
     CanaryPanel *panel = window.canaryPanel();
     const ReleaseController::Release *release = window.releases()->release(checkout);
-    QCOMPARE(release->status.stage, 1);
+    QCOMPARE(release->canary()->status.stage, 1);
 
     // Promote asks for a reason first; without one it cannot be confirmed.
     QTest::mouseClick(panel->promoteButton(), Qt::LeftButton);
@@ -183,7 +186,7 @@ void TestCanaryPanel::promoteAndAbortThroughTheirConfirmations()
     QTest::keyClicks(promote->reasonEdit(), "error budget fine, INC-42 closed");
     QVERIFY(promote->acceptButton()->isEnabled());
     QTest::mouseClick(promote->acceptButton(), Qt::LeftButton);
-    QCOMPARE(window.releases()->release(checkout)->status.stage, 2);
+    QCOMPARE(window.releases()->release(checkout)->canary()->status.stage, 2);
     const ReleaseEvent &promoted = window.releases()->release(checkout)->events.last();
     QCOMPARE(promoted.actor, QStringLiteral("ana"));
     QVERIFY(promoted.reason.endsWith(QStringLiteral("INC-42 closed")));
@@ -200,14 +203,14 @@ void TestCanaryPanel::promoteAndAbortThroughTheirConfirmations()
     QVERIFY(abort->acceptButton()->isEnabled());
     QVERIFY(!abort->acceptButton()->isDefault()); // Enter must not abort by accident
     QTest::mouseClick(abort->acceptButton(), Qt::LeftButton);
-    QVERIFY(window.releases()->release(checkout)->status.aborted);
+    QVERIFY(window.releases()->release(checkout)->canary()->status.aborted);
     QVERIFY(!panel->promoteButton()->isEnabled());
     QVERIFY2(panel->promoteButton()->toolTip().contains(QStringLiteral("was aborted")),
              qPrintable(panel->promoteButton()->toolTip()));
     // The router call and the scale-down take a moment; draining instances get no traffic.
     run(console.clock, 2s);
     QCOMPARE(canaryWeight(window, checkout), 0.0);
-    QVERIFY(window.releases()->release(checkout)->status.finished());
+    QVERIFY(window.releases()->release(checkout)->canary()->status.finished());
     QCOMPARE(states(panel->stepper()).at(2), State::Failed);
     QCOMPARE(panel->stepper()->steps().at(2).subtitle, QStringLiteral("rolled back"));
     QVERIFY(panel->reasonText().startsWith(QStringLiteral("Rolled back: aborted by ana")));
@@ -224,8 +227,8 @@ void TestCanaryPanel::showsTheAutomaticAbort()
     QVERIFY(window.selectService(recommendations));
     CanaryPanel *panel = window.canaryPanel();
     const ReleaseController::Release *release = window.releases()->release(recommendations);
-    QVERIFY(release->status.finished());
-    QVERIFY(release->status.aborted);
+    QVERIFY(release->canary()->status.finished());
+    QVERIFY(release->canary()->status.aborted);
     QCOMPARE(states(panel->stepper()), (QList<State>{State::Done, State::Failed, State::Pending,
                                                      State::Pending, State::Pending}));
     QVERIFY2(panel->reasonText().contains(
@@ -251,7 +254,7 @@ void TestCanaryPanel::startsACanaryFromTheDialog()
     Console console(m_registry);
     QVERIFY(console.open(5s));
     MainWindow &window = console.window;
-    window.openStartCanary(stagingRecommendations);
+    window.openStartRelease(stagingRecommendations);
     auto *dialog = window.findChild<StartReleaseDialog *>();
     QVERIFY(dialog);
     QCOMPARE(dialog->serviceCombo()->currentText(), stagingRecommendations.id());
@@ -276,23 +279,25 @@ void TestCanaryPanel::startsACanaryFromTheDialog()
     QTest::mouseClick(dialog->startButton(), Qt::LeftButton);
     const ReleaseController::Release *release = window.releases()->release(stagingRecommendations);
     QVERIFY(release);
-    QCOMPARE(release->status.canaryVersion, QStringLiteral("12.2.0"));
+    QCOMPARE(release->canary()->status.canaryVersion, QStringLiteral("12.2.0"));
     QCOMPARE(release->events.first().actor, QStringLiteral("ana"));
     QCOMPARE(window.selectedService(), std::optional(stagingRecommendations));
-    QCOMPARE(window.detailTabs()->currentWidget(), window.canaryPanel());
+    QCOMPARE(window.detailTabs()->currentWidget(), window.releasePanel());
+    QCOMPARE(window.releasePanel()->currentPanel(), window.canaryPanel());
     run(console.clock, 40s);
     QCOMPARE(canaryWeight(window, stagingRecommendations), 1.0);
 }
 
-void TestCanaryPanel::aServiceWithoutCanaryExplainsItself()
+void TestCanaryPanel::aServiceOfAnotherStrategyShowsItsOwnPanel()
 {
     Console console(m_registry);
     QVERIFY(console.open(5s));
     MainWindow &window = console.window;
     QVERIFY(window.selectService({QStringLiteral("search"), QStringLiteral("production")}));
-    // No release: the fleet shows first; the canary tab says why there is none.
+    // No release yet: the fleet shows first; the release tab offers a rolling release.
     QCOMPARE(window.detailTabs()->currentIndex(), 0);
-    QVERIFY(!window.canaryPanel()->startButton()->isEnabled());
+    QCOMPARE(window.releasePanel()->currentPanel(), window.releasePanel()->rollingPanel());
+    QVERIFY(window.releasePanel()->rollingPanel()->startButton()->isEnabled());
 }
 
 void TestCanaryPanel::reloadingAsksWhileReleasesRun()

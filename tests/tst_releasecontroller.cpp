@@ -97,7 +97,7 @@ struct Fixture {
     void runUntilFinished(Duration limit)
     {
         const TimePoint end = sim.clock.now() + limit;
-        while (sim.clock.now() < end && !release().status.finished())
+        while (sim.clock.now() < end && !release().canary()->status.finished())
             sim.run(1s);
     }
 };
@@ -129,11 +129,11 @@ void TestReleaseController::aHealthyCanaryGoesAllTheWay()
 
     f.runUntilFinished(30min);
     const auto &release = f.release();
-    QVERIFY2(release.status.succeeded(), qPrintable(release.reason));
+    QVERIFY2(release.canary()->status.succeeded(), qPrintable(release.reason));
     QStringList stages;
     for (const ReleaseEvent &event : release.events) {
         if (event.kind == ReleaseEvent::Kind::WeightSet)
-            stages.append(QString::number(release.plan.stage(event.stage).weightPercent));
+            stages.append(QString::number(release.canary()->plan.stage(event.stage).weightPercent));
         QVERIFY2(event.kind != ReleaseEvent::Kind::Aborted, qPrintable(event.reason));
     }
     QCOMPARE(stages, (QStringList{"1", "5", "25"}));
@@ -142,7 +142,7 @@ void TestReleaseController::aHealthyCanaryGoesAllTheWay()
     QCOMPARE(release.events.first().actor, QStringLiteral("ana"));
     QCOMPARE(events.size(), release.events.size());
     // Eight minutes of bake, plus the start-ups and the first full minute of data per stage.
-    const Duration took = *release.status.endedAt - release.status.startedAt;
+    const Duration took = *release.canary()->status.endedAt - release.canary()->status.startedAt;
     QVERIFY2(took > 8min && took < 16min, qPrintable(formatDuration(took)));
 
     // 2.4.0 serves everything at full size; 2.3.1 is gone.
@@ -153,7 +153,7 @@ void TestReleaseController::aHealthyCanaryGoesAllTheWay()
     // The trace saw the whole release, with a boundary per stage.
     QCOMPARE(release.trace.stages.size(), 3);
     QVERIFY(release.trace.canaryErrorRatio.points().size() > 100);
-    QCOMPARE(release.trace.endedAt, release.status.endedAt);
+    QCOMPARE(release.trace.endedAt, release.canary()->status.endedAt);
     QVERIFY(f.releases->activeServices().isEmpty());
 }
 
@@ -165,12 +165,12 @@ void TestReleaseController::aRegressionIsAbortedAutomatically()
     QVERIFY(f.releases->start(web, QStringLiteral("2.4.0"), QString(), QString()));
     f.runUntilFinished(30min);
     const auto &release = f.release();
-    QVERIFY(release.status.finished());
-    QVERIFY(release.status.aborted);
-    QCOMPARE(release.status.stage, 1); // stopped at 5 %, where the regression began
-    QVERIFY2(release.status.abortReason.startsWith(
+    QVERIFY(release.canary()->status.finished());
+    QVERIFY(release.canary()->status.aborted);
+    QCOMPARE(release.canary()->status.stage, 1); // stopped at 5 %, where the regression began
+    QVERIFY2(release.canary()->status.abortReason.startsWith(
                  QStringLiteral("gate error-rate failed 3 of 3 allowed measurements at 5 %")),
-             qPrintable(release.status.abortReason));
+             qPrintable(release.canary()->status.abortReason));
     const auto aborted
         = std::find_if(release.events.cbegin(), release.events.cend(),
                        [](const ReleaseEvent &e) { return e.kind == ReleaseEvent::Kind::Aborted; });
@@ -201,17 +201,18 @@ void TestReleaseController::missingDataHoldsTheStage()
     QVERIFY(f.releases->start(web, QStringLiteral("2.4.0"), QStringLiteral("signups"), QString()));
     f.sim.run(20min);
     const auto &release = f.release();
-    QVERIFY(!release.status.finished());
-    QCOMPARE(release.status.stage, 0);
+    QVERIFY(!release.canary()->status.finished());
+    QCOMPARE(release.canary()->status.stage, 0);
     QCOMPARE(f.observed().traffic->weightOf(QStringLiteral("2.4.0")), 1.0);
-    QCOMPARE(toString(canary::phase(release.plan, release.status, f.observed(), f.sim.clock.now())),
+    QCOMPARE(toString(canary::phase(release.canary()->plan, release.canary()->status, f.observed(),
+                                    f.sim.clock.now())),
              QStringLiteral("holding"));
     QVERIFY2(release.reason.contains(QStringLiteral(
                  "holding: gate signups inconclusive: canary 2.4.0 reported no signups")),
              qPrintable(release.reason));
     // A hold is announced when what holds the stage changes (here the error-rate gate's noise
     // comes and goes), not at every measurement.
-    const int measurements = release.status.gates.last().measurements;
+    const int measurements = release.canary()->status.gates.last().measurements;
     QVERIFY2(measurements >= 15, qPrintable(QString::number(measurements)));
     QVERIFY(kinds(release.events).count(QStringLiteral("held")) * 4 < measurements);
     QString previousHold;
@@ -229,28 +230,28 @@ void TestReleaseController::operatorPromoteAndAbort()
     QVERIFY(f.open(workspace()));
     QVERIFY(f.releases->start(web, QStringLiteral("2.4.0"), QString(), QString()));
     f.sim.run(40s);
-    QCOMPARE(f.release().status.stage, 0);
+    QCOMPARE(f.release().canary()->status.stage, 0);
 
     const auto refused = f.releases->command(web, canary::Command::Promote, QString());
     QVERIFY(!refused);
-    QCOMPARE(f.release().status.stage, 0);
+    QCOMPARE(f.release().canary()->status.stage, 0);
     QVERIFY(f.releases->command(web, canary::Command::Promote, QStringLiteral("dashboards green")));
-    QCOMPARE(f.release().status.stage, 1);
+    QCOMPARE(f.release().canary()->status.stage, 1);
     QCOMPARE(toString(f.release().events.last().kind), toString(ReleaseEvent::Kind::Promoted));
     f.sim.run(1min);
     QCOMPARE(f.observed().traffic->weightOf(QStringLiteral("2.4.0")), 5.0);
 
     QVERIFY(f.releases->command(web, canary::Command::Abort, QStringLiteral("pager")));
-    QVERIFY(f.release().status.aborted);
+    QVERIFY(f.release().canary()->status.aborted);
     f.runUntilFinished(5min);
-    QVERIFY(f.release().status.finished());
+    QVERIFY(f.release().canary()->status.finished());
     QCOMPARE(f.observed().traffic->weightOf(QStringLiteral("2.4.0")), 0.0);
-    QCOMPARE(f.release().status.abortReason, QStringLiteral("aborted by ana: pager"));
+    QCOMPARE(f.release().canary()->status.abortReason, QStringLiteral("aborted by ana: pager"));
 
     // After the rollback, retry starts over from the first stage.
     QVERIFY(f.releases->command(web, canary::Command::Retry, QString()));
-    QCOMPARE(f.release().status.stage, 0);
-    QVERIFY(!f.release().status.aborted);
+    QCOMPARE(f.release().canary()->status.stage, 0);
+    QVERIFY(!f.release().canary()->status.aborted);
     f.sim.run(1min);
     QCOMPARE(f.observed().traffic->weightOf(QStringLiteral("2.4.0")), 1.0);
 }
@@ -261,11 +262,11 @@ void TestReleaseController::refusalsChangeNothing_data()
     QTest::addColumn<QString>("version");
     QTest::addColumn<QString>("plan");
     QTest::addColumn<QString>("refusal");
-    QTest::newRow("not a canary service")
+    QTest::newRow("a plan for a rolling service")
         << "api"
         << "2.4.0"
-        << ""
-        << "api (production) is released with the rolling strategy";
+        << "short"
+        << "api (production) is a rolling service; plans are for canary releases";
     QTest::newRow("unknown service") << "nope"
                                      << "2.4.0"
                                      << ""
@@ -302,7 +303,7 @@ void TestReleaseController::refusalsChangeNothing()
     QVERIFY(f.releases->start(web, QStringLiteral("2.4.0"), QString(), QString()));
     const auto twice = f.releases->start(web, QStringLiteral("2.4.0"), QString(), QString());
     QVERIFY(!twice);
-    QVERIFY2(twice.error().contains(QStringLiteral("already has a release in progress")),
+    QVERIFY2(twice.error().contains(QStringLiteral("already has a release of 2.4.0 in progress")),
              qPrintable(twice.error()));
 }
 
@@ -394,7 +395,7 @@ void TestReleaseController::aBackendThatNeverAnswersTimesOut()
     QCOMPARE(events.last().reason,
              QStringLiteral("scale 2.4.0 to 1 instance failed: no answer within 20 s; retrying "
                             "in 30 s"));
-    QVERIFY(!releases.release(web)->status.aborted);
+    QVERIFY(!releases.release(web)->canary()->status.aborted);
     sim.run(canary::retryAfter);
     QCOMPARE(kinds(releases.release(web)->events).count(QStringLiteral("action-failed")), 2);
 }

@@ -60,6 +60,18 @@ Result<Workspace, Diagnostic> parse(const QByteArray &sections, const QString &f
                           registry());
 }
 
+// Lines 1-4; rows add their service from line 5 on.
+const QByteArray servicesOnly = R"(environments: [production]
+adapters:
+  - {name: sim, type: simulator}
+services:
+)";
+
+Result<Workspace, Diagnostic> parseServices(const QByteArray &services)
+{
+    return parseWorkspace(servicesOnly + services, QStringLiteral("ws.yaml"), registry());
+}
+
 } // namespace
 
 class TestReleasePlans : public QObject
@@ -71,6 +83,10 @@ private Q_SLOTS:
     void readsEverySection();
     void badSections_data();
     void badSections();
+    void strategyDefaults();
+    void strategySettings();
+    void badStrategySettings_data();
+    void badStrategySettings();
     void importsAnArgoRollout();
     void argoProblemsPointIntoTheManifest();
 };
@@ -242,9 +258,13 @@ void TestReleasePlans::badSections_data()
     row("release of a service that is not defined",
         quickPlan + "releases:\n  - {service: chekout, environment: production, version: 2}\n", 20,
         15, "release #1 names service 'chekout' in production, which is not defined");
-    row("release of a rolling service",
-        quickPlan + "releases:\n  - {service: search, environment: production, version: 2}\n", 20,
-        15, "only canary releases can be scheduled, and this service's strategy is 'rolling'");
+    row("release of a rolling service naming a plan",
+        quickPlan
+            + "releases:\n  - {service: search, environment: production, version: 2, plan: "
+              "quick}\n",
+        20, 60,
+        "release #1 of 'search' (production) names a plan, but plans are for canary releases and "
+        "the service's strategy is 'rolling'");
     row("release on real infrastructure",
         quickPlan + "releases:\n  - {service: ledger, environment: production, version: 2}\n", 20,
         5,
@@ -276,6 +296,149 @@ void TestReleasePlans::badSections()
     QTEST(d.column, "column");
     QCOMPARE(d.file, QStringLiteral("ws.yaml"));
     QVERIFY(!d.sourceLine.isEmpty());
+}
+
+void TestReleasePlans::strategyDefaults()
+{
+    const auto loaded = parseServices(
+        "  - {name: search, environment: production, strategy: rolling, adapter: sim}\n"
+        "  - {name: pay, environment: production, strategy: blue-green, adapter: sim}\n"
+        "releases:\n"
+        "  - {service: search, environment: production, version: 5.1.0, at: 30s}\n"
+        "  - {service: pay, environment: production, version: 3.9.0}\n");
+    QVERIFY2(loaded, qPrintable(loaded ? QString() : loaded.error().toString()));
+    const Workspace &ws = loaded.value();
+
+    const RollingPlan &rolling = ws.services.at(0).rolling;
+    QCOMPARE(rolling.maxSurge, (InstanceBudget{25, true}));
+    QCOMPARE(rolling.maxUnavailable, (InstanceBudget{25, true}));
+    QCOMPARE(rolling.progressDeadline, Duration(10min));
+    QCOMPARE(rolling.origin, QStringLiteral("built-in"));
+
+    const BlueGreenPlan &blueGreen = ws.services.at(1).blueGreen;
+    QCOMPARE(blueGreen.warmWindow, Duration(30min));
+    QVERIFY(blueGreen.autoSwitch);
+    QVERIFY(blueGreen.preSwitchGates.isEmpty());
+    QCOMPARE(blueGreen.postSwitchGates, QStringList{QStringLiteral("error-rate")});
+    QCOMPARE(blueGreen.gates.keys(), QStringList{QStringLiteral("error-rate")});
+
+    // Every strategy can be scheduled; only canaries name plans.
+    QCOMPARE(ws.releases.size(), 2);
+    QCOMPARE(ws.releases.at(0).at, Duration(30s));
+    QVERIFY(ws.releases.at(0).plan.isEmpty());
+    QCOMPARE(ws.releases.at(1).version, QStringLiteral("3.9.0"));
+}
+
+void TestReleasePlans::strategySettings()
+{
+    const auto loaded = parseServices(R"(  - name: search
+    environment: production
+    strategy: rolling
+    adapter: sim
+    rolling: {max_surge: 2, max_unavailable: 0, progress_deadline: 5m}
+  - name: pay
+    environment: production
+    strategy: blue-green
+    adapter: sim
+    blue_green:
+      warm_window: 45m
+      switch: manual
+      pre_switch_gates: [smoke, smoke]
+      post_switch_gates: []
+gates:
+  - {name: smoke, metric: error_rate, bound: "< 1%", min_requests: 50}
+)");
+    QVERIFY2(loaded, qPrintable(loaded ? QString() : loaded.error().toString()));
+    const Workspace &ws = loaded.value();
+
+    const RollingPlan &rolling = ws.services.at(0).rolling;
+    QCOMPARE(rolling.maxSurge, (InstanceBudget{2, false}));
+    QCOMPARE(rolling.maxUnavailable, (InstanceBudget{0, false}));
+    QCOMPARE(rolling.progressDeadline, Duration(5min));
+    QCOMPARE(rolling.origin, QStringLiteral("ws.yaml:9"));
+
+    const BlueGreenPlan &blueGreen = ws.services.at(1).blueGreen;
+    QCOMPARE(blueGreen.warmWindow, Duration(45min));
+    QVERIFY(!blueGreen.autoSwitch);
+    QCOMPARE(blueGreen.preSwitchGates, QStringList{QStringLiteral("smoke")});
+    QVERIFY(blueGreen.postSwitchGates.isEmpty()); // written empty: the default is off
+    QCOMPARE(blueGreen.gates.value(QStringLiteral("smoke")).minRequests, 50);
+    QCOMPARE(blueGreen.origin, QStringLiteral("ws.yaml:14"));
+}
+
+void TestReleasePlans::badStrategySettings_data()
+{
+    QTest::addColumn<QByteArray>("services");
+    QTest::addColumn<int>("line");
+    QTest::addColumn<int>("column");
+    QTest::addColumn<QString>("message");
+
+    auto row = [](const char *name, const QByteArray &services, int line, int column,
+                  const char *message) {
+        QTest::newRow(name) << services << line << column << QString::fromUtf8(message);
+    };
+    // The service is on line 5 and its settings on line 6.
+    auto rolling = [](const QByteArray &settings) {
+        return "  - name: search\n    rolling: " + settings
+               + "\n    environment: production\n    strategy: rolling\n    adapter: sim\n";
+    };
+    auto blueGreen = [](const QByteArray &settings) {
+        return "  - name: pay\n    blue_green: " + settings
+               + "\n    environment: production\n    strategy: blue-green\n    adapter: sim\n";
+    };
+    row("surge and unavailable both zero", rolling("{max_surge: 0, max_unavailable: 0%}"), 6, 14,
+        "service 'search' (production) rolling settings: max_surge and max_unavailable are both "
+        "0");
+    row("surge over 100 %", rolling("{max_surge: 150%}"), 6, 26,
+        "service 'search' (production) rolling settings: max_surge 150% is over 100%");
+    row("unavailable over 100 %", rolling("{max_unavailable: 101%}"), 6, 32,
+        "rolling settings: max_unavailable");
+    row("budget that is not a count", rolling("{max_surge: two}"), 6, 26,
+        "max_surge 'two' is neither a whole number of instances, such as 1, nor a percentage of "
+        "them, such as 25%");
+    row("negative budget", rolling("{max_unavailable: -1}"), 6, 32,
+        "max_unavailable -1 is negative; allow 0 or more");
+    row("misspelt rolling key", rolling("{max_surg: 1}"), 6, 15,
+        "unknown key 'max_surg' in service 'search' (production) rolling settings; did you mean "
+        "'max_surge'?");
+    row("deadline that does not parse", rolling("{progress_deadline: ten minutes}"), 6, 34,
+        "progress_deadline must be a duration");
+    row("warm window that does not parse", blueGreen("{warm_window: half an hour}"), 6, 31,
+        "warm_window must be a duration such as 250ms, 30s, 2m, 1h30m or a number of seconds, "
+        "got 'half an hour'");
+    row("negative warm window", blueGreen("{warm_window: -5m}"), 6, 31,
+        "warm_window cannot be negative");
+    row("switch that is neither automatic nor manual", blueGreen("{switch: sometimes}"), 6, 26,
+        "'sometimes'");
+    row("unknown pre-switch gate", blueGreen("{pre_switch_gates: [eror-rate]}"), 6, 37,
+        "service 'pay' (production) blue-green settings names gate 'eror-rate', which is not "
+        "defined (did you mean 'error-rate'?)");
+    row("rolling settings on a canary service",
+        "  - {name: web, environment: production, strategy: canary, adapter: sim, rolling: "
+        "{max_surge: 1}}\n",
+        5, 74,
+        "service 'web' (production) has 'rolling' settings, but its strategy is 'canary'; remove "
+        "them or set 'strategy: rolling'");
+    row("blue-green settings on a rolling service",
+        "  - {name: web, environment: production, strategy: rolling, adapter: sim, blue_green: "
+        "{}}\n",
+        5, 75, "has 'blue_green' settings, but its strategy is 'rolling'");
+    row("scheduled release of a service without a strategy",
+        "  - {name: web, environment: production, adapter: sim}\n"
+        "releases:\n  - {service: web, environment: production, version: 2}\n",
+        7, 15, "the service has no release strategy");
+}
+
+void TestReleasePlans::badStrategySettings()
+{
+    QFETCH(QByteArray, services);
+    const auto loaded = parseServices(services);
+    QVERIFY2(!loaded, "a bad workspace loaded");
+    const Diagnostic &d = loaded.error();
+    QFETCH(QString, message);
+    QVERIFY2(d.message.contains(message), qPrintable(d.toString()));
+    QTEST(d.line, "line");
+    QTEST(d.column, "column");
 }
 
 void TestReleasePlans::importsAnArgoRollout()

@@ -7,6 +7,7 @@
 #include "releasecharts.h"
 #include "releasecontroller.h"
 #include "releaseeventmodel.h"
+#include "releasepanel.h"
 #include "stagestepper.h"
 #include "tablestyle.h"
 #include "textline.h"
@@ -14,13 +15,10 @@
 
 #include <QDateTime>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
-#include <QPainter>
 #include <QPushButton>
 #include <QSplitter>
 #include <QStackedWidget>
-#include <QStyledItemDelegate>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -29,41 +27,6 @@ namespace sb {
 namespace {
 
 using Release = ReleaseController::Release;
-
-// The verdict column: a coloured dot before the word, the word keeps it readable without colour.
-class VerdictDelegate : public QStyledItemDelegate
-{
-public:
-    using QStyledItemDelegate::QStyledItemDelegate;
-
-    void paint(QPainter *painter, const QStyleOptionViewItem &option,
-               const QModelIndex &index) const override
-    {
-        QStyleOptionViewItem opt = option;
-        initStyleOption(&opt, index);
-        const QVariant verdict = index.data(GateModel::VerdictRole);
-        const QColor dot = verdict.isValid()
-                               ? theme::verdictColor(Verdict(verdict.toInt()), opt.palette)
-                               : opt.palette.color(QPalette::PlaceholderText);
-        const QString text = opt.text;
-        opt.text.clear();
-        opt.widget->style()->drawControl(QStyle::CE_ItemViewItem, &opt, painter, opt.widget);
-        painter->save();
-        painter->setRenderHint(QPainter::Antialiasing);
-        const int size = 9;
-        const QRect r = opt.rect.adjusted(6, 0, 0, 0);
-        painter->setPen(Qt::NoPen);
-        painter->setBrush(dot);
-        painter->drawEllipse(QRect(r.left(), r.center().y() - size / 2, size, size));
-        painter->setPen(opt.palette.color(
-            opt.state & QStyle::State_Selected ? QPalette::HighlightedText : QPalette::Text));
-        QFont font = opt.font;
-        font.setBold(verdict.isValid() && Verdict(verdict.toInt()) == Verdict::Fail);
-        painter->setFont(font);
-        painter->drawText(r.adjusted(size + 6, 0, 0, 0), Qt::AlignVCenter | Qt::AlignLeft, text);
-        painter->restore();
-    }
-};
 
 QString percentText(double percent)
 {
@@ -183,8 +146,9 @@ QWidget *CanaryPanel::buildReleasePage()
             [this] { confirmCommand(canary::Command::PromoteFully); });
     connect(m_pause, &QPushButton::clicked, this, [this] {
         const Release *release = m_controller ? m_controller->release(m_observed.key) : nullptr;
-        runCommand(release && release->status.pausedAt ? canary::Command::Resume
-                                                       : canary::Command::Pause,
+        runCommand(release && release->canary() && release->canary()->status.pausedAt
+                       ? canary::Command::Resume
+                       : canary::Command::Pause,
                    QString());
     });
     connect(m_abort, &QPushButton::clicked, this,
@@ -222,17 +186,9 @@ QWidget *CanaryPanel::buildReleasePage()
     auto *gatesLayout = new QVBoxLayout(gatesBox);
     gatesLayout->setContentsMargins(0, 0, 0, 0);
     gatesLayout->addWidget(sectionLabel(tr("Gates"), gatesBox));
-    m_gateView = new QTableView(gatesBox);
-    configureTable(m_gateView);
-    m_gateView->setModel(m_gates);
-    m_gateView->setItemDelegateForColumn(GateModel::VerdictColumn, new VerdictDelegate(m_gateView));
-    m_gateView->horizontalHeader()->setStretchLastSection(true);
-    m_gateView->setColumnWidth(GateModel::MetricColumn, 120);
-    m_gateView->setColumnWidth(GateModel::CanaryColumn, 70);
-    m_gateView->setColumnWidth(GateModel::BaselineColumn, 72);
+    m_gateView = panelparts::createGateView(m_gates, gatesBox);
+    // The canary's bounds are the longest the table shows.
     m_gateView->setColumnWidth(GateModel::BoundColumn, 178);
-    m_gateView->setColumnWidth(GateModel::VerdictColumn, 100);
-    m_gateView->setAccessibleName(tr("Gates"));
     gatesLayout->addWidget(m_gateView);
     splitter->addWidget(gatesBox);
 
@@ -243,14 +199,7 @@ QWidget *CanaryPanel::buildReleasePage()
     auto *eventsLayout = new QVBoxLayout(eventsBox);
     eventsLayout->setContentsMargins(0, 0, 0, 0);
     eventsLayout->addWidget(sectionLabel(tr("Events"), eventsBox));
-    m_eventView = new QTableView(eventsBox);
-    configureTable(m_eventView);
-    m_eventView->setModel(m_events);
-    m_eventView->horizontalHeader()->setStretchLastSection(true);
-    m_eventView->setColumnWidth(ReleaseEventModel::TimeColumn, 76);
-    m_eventView->setColumnWidth(ReleaseEventModel::ActorColumn, 86);
-    m_eventView->setColumnWidth(ReleaseEventModel::KindColumn, 100);
-    m_eventView->setAccessibleName(tr("Release events"));
+    m_eventView = panelparts::createEventView(m_events, eventsBox);
     eventsLayout->addWidget(m_eventView);
     splitter->addWidget(eventsBox);
     splitter->setStretchFactor(0, 2);
@@ -294,7 +243,7 @@ void CanaryPanel::refresh()
 {
     const ServiceKey &key = m_observed.key;
     const Release *release = m_controller ? m_controller->release(key) : nullptr;
-    if (!release) {
+    if (!release || !release->canary()) {
         m_pages->setCurrentIndex(0);
         m_emptyTitle->setText(
             tr("No canary release of %1 (%2) yet").arg(key.name, key.environment));
@@ -313,8 +262,8 @@ void CanaryPanel::refresh()
         return;
     }
     m_pages->setCurrentIndex(1);
-    const CanaryPlan &plan = release->plan;
-    const CanaryStatus &status = release->status;
+    const CanaryPlan &plan = release->canary()->plan;
+    const CanaryStatus &status = release->canary()->status;
     const TimePoint now = m_clock->now();
     const CanaryPhase phase = canary::phase(plan, status, m_observed, now);
 
@@ -413,10 +362,10 @@ void CanaryPanel::refresh()
 void CanaryPanel::confirmCommand(canary::Command command)
 {
     const Release *release = m_controller ? m_controller->release(m_observed.key) : nullptr;
-    if (!release)
+    if (!release || !release->canary())
         return;
-    const CanaryPlan &plan = release->plan;
-    const CanaryStatus &status = release->status;
+    const CanaryPlan &plan = release->canary()->plan;
+    const CanaryStatus &status = release->canary()->status;
     const QString service = tr("%1 (%2)").arg(m_observed.key.name, m_observed.key.environment);
     ReasonDialog::Request request;
     switch (command) {
@@ -456,11 +405,10 @@ void CanaryPanel::confirmCommand(canary::Command command)
                   .arg(service, status.canaryVersion, percentText(plan.stage(0).weightPercent));
         request.acceptLabel = tr("Retry from %1").arg(percentText(plan.stage(0).weightPercent));
         break;
-    case canary::Command::Pause:
-    case canary::Command::Resume: return;
+    default: return; // Pause and Resume need no confirmation; the rest are not a canary's
     }
     auto *dialog = new ReasonDialog(request, this);
-    dialog->setObjectName(QStringLiteral("confirm-%1").arg(canary::toString(command)));
+    dialog->setObjectName(QStringLiteral("confirm-%1").arg(toString(command)));
     connect(dialog, &QDialog::accepted, this,
             [this, dialog, command] { runCommand(command, dialog->reason()); });
     dialog->open();

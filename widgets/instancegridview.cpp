@@ -30,6 +30,64 @@ InstanceState stateAt(const QAbstractItemModel *model, int row)
     return InstanceState(model->index(row, 0).data(InstanceModel::StateRole).toInt());
 }
 
+// Shape tells state apart without colour: solid ready, hollow starting, half-filled draining,
+// crossed failed, dashed terminated.
+void paintCell(QPainter &painter, const QRectF &r, InstanceState state, const QColor &color,
+               const QPalette &pal)
+{
+    switch (state) {
+    case InstanceState::Ready:
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(color);
+        painter.drawRoundedRect(r, 3, 3);
+        break;
+    case InstanceState::Starting:
+        painter.setPen(QPen(color, 2));
+        painter.setBrush(theme::tint(color, pal, 0.25));
+        painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3);
+        break;
+    case InstanceState::Draining: {
+        painter.setPen(QPen(color, 1.5));
+        painter.setBrush(theme::tint(color, pal, 0.2));
+        painter.drawRoundedRect(r.adjusted(0.5, 0.5, -0.5, -0.5), 3, 3);
+        QPainterPath half;
+        half.addRoundedRect(r, 3, 3);
+        QPainterPath left;
+        left.addRect(QRectF(r.left(), r.top(), r.width() / 2, r.height()));
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(color);
+        painter.drawPath(half.intersected(left));
+        break;
+    }
+    case InstanceState::Failed: {
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(color);
+        painter.drawRoundedRect(r, 3, 3);
+        painter.setPen(QPen(pal.color(QPalette::Base), 2));
+        const qreal inset = r.width() / 4;
+        painter.drawLine(r.topLeft() + QPointF(inset, inset),
+                         r.bottomRight() - QPointF(inset, inset));
+        painter.drawLine(r.topRight() + QPointF(-inset, inset),
+                         r.bottomLeft() + QPointF(inset, -inset));
+        break;
+    }
+    case InstanceState::Terminated:
+        painter.setPen(QPen(color, 1.2, Qt::DashLine));
+        painter.setBrush(Qt::NoBrush);
+        painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3);
+        break;
+    }
+}
+
+// A surge instance's ring, outside the cell where the focus ring would not hide it.
+void paintSurgeRing(QPainter &painter, const QRectF &r, const QPalette &pal)
+{
+    QPen pen(pal.color(QPalette::WindowText), 1.2, Qt::DotLine);
+    painter.setPen(pen);
+    painter.setBrush(Qt::NoBrush);
+    painter.drawRoundedRect(r.adjusted(-2, -2, 2, 2), 4, 4);
+}
+
 } // namespace
 
 InstanceGridView::InstanceGridView(QWidget *parent)
@@ -57,6 +115,14 @@ void InstanceGridView::setModel(QAbstractItemModel *model)
         connect(model, &QAbstractItemModel::dataChanged, this, &InstanceGridView::scheduleRelayout);
     }
     relayout();
+}
+
+void InstanceGridView::setReleaseMarking(const std::optional<ReleaseMarking> &marking)
+{
+    if (marking == m_marking)
+        return;
+    m_marking = marking;
+    update();
 }
 
 void InstanceGridView::setNow(TimePoint now)
@@ -188,26 +254,39 @@ QString InstanceGridView::describe(int row) const
         return {};
     const QModelIndex index = m_model->index(row, 0);
     const TimePoint since = fromMSecsSinceEpoch(index.data(InstanceModel::SinceRole).toLongLong());
-    return tr("%1 · version %2 · %3 since %4 (%5) · zone %6")
-        .arg(index.data(InstanceModel::IdRole).toString(),
-             index.data(InstanceModel::VersionRole).toString(), toString(stateAt(m_model, row)),
-             formatUtc(since), formatDuration(m_now - since),
-             index.data(InstanceModel::ZoneRole).toString());
+    const QString id = index.data(InstanceModel::IdRole).toString();
+    QString text
+        = tr("%1 · version %2 · %3 since %4 (%5) · zone %6")
+              .arg(id, index.data(InstanceModel::VersionRole).toString(),
+                   toString(stateAt(m_model, row)), formatUtc(since), formatDuration(m_now - since),
+                   index.data(InstanceModel::ZoneRole).toString());
+    if (m_marking && m_marking->surge.contains(id))
+        text += tr(" · surge: above the service's size");
+    return text;
 }
 
-void InstanceGridView::paintEvent(QPaintEvent *)
+QColor InstanceGridView::cellColor(const QString &version, InstanceState state) const
 {
-    ensureLaidOut();
-    QPainter painter(this);
-    painter.setRenderHint(QPainter::Antialiasing);
     const QPalette &pal = palette();
+    if (!m_marking || state == InstanceState::Failed || state == InstanceState::Terminated)
+        return theme::stateColor(state, pal);
+    if (version == m_marking->newVersion)
+        return theme::newVersionColor(pal);
+    if (version == m_marking->oldVersion)
+        return theme::oldVersionColor(pal);
+    // A third version the release does not touch.
+    return pal.color(QPalette::PlaceholderText);
+}
 
-    // Legend with the service-wide count of each state.
+void InstanceGridView::paintLegend(QPainter &painter) const
+{
+    // The service-wide count of each state.
     int totals[5] = {};
     for (const Group &group : m_groups) {
         for (int s = 0; s < 5; ++s)
             totals[s] += group.counts[s];
     }
+    const QPalette &pal = palette();
     int x = margin;
     const QFontMetrics metrics = fontMetrics();
     for (InstanceState state : legendOrder) {
@@ -220,6 +299,70 @@ void InstanceGridView::paintEvent(QPaintEvent *)
         painter.drawText(QPoint(swatch.right() + 6, swatch.bottom() - 1), label);
         x = swatch.right() + 6 + metrics.horizontalAdvance(label) + 16;
     }
+}
+
+void InstanceGridView::paintReleaseLegend(QPainter &painter) const
+{
+    // Colour says old or new, shape says state, a ring says surge: one entry for each, with the
+    // service-wide count.
+    const QPalette &pal = palette();
+    int live[2] = {}; // old, new
+    int totals[5] = {};
+    for (const Group &group : m_groups) {
+        const int count = group.count - group.counts[int(InstanceState::Terminated)];
+        if (group.version == m_marking->oldVersion)
+            live[0] += count;
+        else if (group.version == m_marking->newVersion)
+            live[1] += count;
+        for (int s = 0; s < 5; ++s)
+            totals[s] += group.counts[s];
+    }
+    struct Entry {
+        InstanceState shape;
+        QColor color;
+        QString label;
+        bool surge = false;
+    };
+    const QColor neutral = pal.color(QPalette::PlaceholderText);
+    const Entry entries[] = {
+        {InstanceState::Ready, theme::oldVersionColor(pal),
+         tr("%1 old %2").arg(m_marking->oldVersion).arg(live[0])},
+        {InstanceState::Ready, theme::newVersionColor(pal),
+         tr("%1 new %2").arg(m_marking->newVersion).arg(live[1])},
+        {InstanceState::Starting, neutral,
+         tr("starting %1").arg(totals[int(InstanceState::Starting)])},
+        {InstanceState::Draining, neutral,
+         tr("draining %1").arg(totals[int(InstanceState::Draining)])},
+        {InstanceState::Failed, theme::stateColor(InstanceState::Failed, pal),
+         tr("failed %1").arg(totals[int(InstanceState::Failed)])},
+        {InstanceState::Ready, pal.color(QPalette::Mid),
+         tr("surge %1").arg(m_marking->surge.size()), true},
+    };
+    const QFontMetrics metrics = fontMetrics();
+    int x = margin + 2;
+    for (const Entry &entry : entries) {
+        const QRectF swatch(x, margin + (legendHeight - cell) / 2 - 2, cell - 2, cell - 2);
+        paintCell(painter, swatch, entry.shape, entry.color, pal);
+        if (entry.surge)
+            paintSurgeRing(painter, swatch, pal);
+        painter.setPen(pal.color(QPalette::WindowText));
+        const int textX = int(swatch.right()) + 7;
+        painter.drawText(QPoint(textX, int(swatch.bottom()) - 2), entry.label);
+        x = textX + metrics.horizontalAdvance(entry.label) + 16;
+    }
+}
+
+void InstanceGridView::paintEvent(QPaintEvent *)
+{
+    ensureLaidOut();
+    QPainter painter(this);
+    painter.setRenderHint(QPainter::Antialiasing);
+    const QPalette &pal = palette();
+
+    if (m_marking)
+        paintReleaseLegend(painter);
+    else
+        paintLegend(painter);
 
     if (m_groups.isEmpty()) {
         painter.setPen(pal.color(QPalette::PlaceholderText));
@@ -240,59 +383,29 @@ void InstanceGridView::paintEvent(QPaintEvent *)
         painter.drawText(header, Qt::AlignLeft | Qt::AlignVCenter, group.version);
         painter.setFont(font());
         painter.setPen(pal.color(QPalette::PlaceholderText));
+        QString role;
+        if (m_marking && group.version == m_marking->oldVersion)
+            role = tr("old · ");
+        else if (m_marking && group.version == m_marking->newVersion)
+            role = tr("new · ");
         painter.drawText(
             header.adjusted(QFontMetrics(bold).horizontalAdvance(group.version) + 10, 0, 0, 0),
             Qt::AlignLeft | Qt::AlignVCenter,
-            tr("%1 %2, %3 ready")
-                .arg(live)
-                .arg(live == 1 ? tr("instance") : tr("instances"))
-                .arg(ready));
+            role
+                + tr("%1 %2, %3 ready")
+                      .arg(live)
+                      .arg(live == 1 ? tr("instance") : tr("instances"))
+                      .arg(ready));
 
         for (int i = 0; i < group.count; ++i) {
             const int row = group.firstRow + i;
             const QRectF r = QRectF(cellRect(row)).adjusted(0.5, 0.5, -0.5, -0.5);
             const InstanceState state = stateAt(m_model, row);
-            const QColor color = theme::stateColor(state, pal);
-            // Shape tells state apart without colour: solid ready, hollow starting, half-filled
-            // draining, crossed failed, dashed terminated.
-            switch (state) {
-            case InstanceState::Ready:
-                painter.setPen(Qt::NoPen);
-                painter.setBrush(color);
-                painter.drawRoundedRect(r, 3, 3);
-                break;
-            case InstanceState::Starting:
-                painter.setPen(QPen(color, 2));
-                painter.setBrush(theme::tint(color, pal, 0.25));
-                painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3);
-                break;
-            case InstanceState::Draining: {
-                painter.setPen(QPen(color, 1.5));
-                painter.setBrush(theme::tint(color, pal, 0.2));
-                painter.drawRoundedRect(r.adjusted(0.5, 0.5, -0.5, -0.5), 3, 3);
-                QPainterPath half;
-                half.addRoundedRect(r, 3, 3);
-                QPainterPath left;
-                left.addRect(QRectF(r.left(), r.top(), r.width() / 2, r.height()));
-                painter.setPen(Qt::NoPen);
-                painter.setBrush(color);
-                painter.drawPath(half.intersected(left));
-                break;
-            }
-            case InstanceState::Failed:
-                painter.setPen(Qt::NoPen);
-                painter.setBrush(color);
-                painter.drawRoundedRect(r, 3, 3);
-                painter.setPen(QPen(pal.color(QPalette::Base), 2));
-                painter.drawLine(r.topLeft() + QPointF(4, 4), r.bottomRight() - QPointF(4, 4));
-                painter.drawLine(r.topRight() + QPointF(-4, 4), r.bottomLeft() + QPointF(4, -4));
-                break;
-            case InstanceState::Terminated:
-                painter.setPen(QPen(color, 1.2, Qt::DashLine));
-                painter.setBrush(Qt::NoBrush);
-                painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3);
-                break;
-            }
+            paintCell(painter, r, state, cellColor(group.version, state), pal);
+            if (m_marking
+                && m_marking->surge.contains(
+                    m_model->index(row, 0).data(InstanceModel::IdRole).toString()))
+                paintSurgeRing(painter, r, pal);
             if (row == currentRow() && hasFocus()) {
                 painter.setPen(QPen(pal.color(QPalette::Highlight), 2));
                 painter.setBrush(Qt::NoBrush);

@@ -4,7 +4,10 @@
 
 #include <QPersistentModelIndex>
 #include <QPointer>
+#include <QSet>
 #include <QWidget>
+
+#include <optional>
 
 class QAbstractItemModel;
 
@@ -17,9 +20,22 @@ class InstanceGridView : public QWidget
 {
     Q_OBJECT
 public:
+    // A release's view of the grid: cells take the colour of their version's part in it (old or
+    // new) instead of their state, which their shape still shows, failed ones stay the failure
+    // colour, and instances above the service's size are ringed as surge.
+    struct ReleaseMarking {
+        QString oldVersion;
+        QString newVersion;
+        QSet<QString> surge; // instance ids
+
+        friend bool operator==(const ReleaseMarking &, const ReleaseMarking &) = default;
+    };
+
     explicit InstanceGridView(QWidget *parent = nullptr);
 
     void setModel(QAbstractItemModel *model);
+    void setReleaseMarking(const std::optional<ReleaseMarking> &marking);
+    const std::optional<ReleaseMarking> &releaseMarking() const { return m_marking; }
     // "since when" in tooltips is relative to the console's clock, not the wall clock.
     void setNow(TimePoint now);
 
@@ -60,6 +76,9 @@ private:
     QRect cellRect(int row) const;
     int columnsFor(int width) const;
     int layoutHeight(int width, QList<Group> *groups) const;
+    QColor cellColor(const QString &version, InstanceState state) const;
+    void paintLegend(QPainter &painter) const;
+    void paintReleaseLegend(QPainter &painter) const;
 
     QPointer<QAbstractItemModel> m_model;
     QList<Group> m_groups;
@@ -68,6 +87,7 @@ private:
     int m_height = 0; // as last laid out
     bool m_relayoutPending = false;
     TimePoint m_now;
+    std::optional<ReleaseMarking> m_marking;
 };
 
 } // namespace sb

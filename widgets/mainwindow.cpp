@@ -1,13 +1,13 @@
 #include "mainwindow.h"
 
 #include "badgeline.h"
-#include "canarypanel.h"
 #include "clock.h"
 #include "consolesettings.h"
 #include "fleetdelegates.h"
 #include "instancegridview.h"
 #include "instancemodel.h"
 #include "releasecontroller.h"
+#include "releasepanel.h"
 #include "servicefilterproxy.h"
 #include "servicelistmodel.h"
 #include "startreleasedialog.h"
@@ -51,15 +51,11 @@ QString counted(int count, const QString &singular, const QString &plural)
     return QStringLiteral("%1 %2").arg(count).arg(count == 1 ? singular : plural);
 }
 
-// The word on a service's release in the service list: its stage's weight while it runs, or
-// how it ended.
-QString releaseNote(const ReleaseController::Release &release, const ServiceStatus *observed,
-                    TimePoint now)
+QString canaryNote(const CanaryRun &run, const ServiceStatus &observed, TimePoint now)
 {
-    const CanaryStatus &status = release.status;
     const QString weight
-        = QStringLiteral("%1 %").arg(release.plan.stage(status.stage).weightPercent, 0, 'g', 4);
-    switch (canary::phase(release.plan, status, observed ? *observed : ServiceStatus{}, now)) {
+        = QStringLiteral("%1 %").arg(run.plan.stage(run.status.stage).weightPercent, 0, 'g', 4);
+    switch (canary::phase(run.plan, run.status, observed, now)) {
     case CanaryPhase::Scaling:
     case CanaryPhase::Shifting:
     case CanaryPhase::Baking:
@@ -71,6 +67,59 @@ QString releaseNote(const ReleaseController::Release &release, const ServiceStat
     case CanaryPhase::Succeeded: return QObject::tr("done");
     }
     return {};
+}
+
+QString blueGreenNote(const BlueGreenRun &run, const ServiceStatus &observed, TimePoint now)
+{
+    switch (bluegreen::phase(run.plan, run.status, observed, now)) {
+    // The versions have their own column; the note stays short enough not to be cut.
+    case BlueGreenPhase::Deploying: return QObject::tr("deploying");
+    case BlueGreenPhase::Verifying: return QObject::tr("verifying");
+    case BlueGreenPhase::AwaitingSwitch: return QObject::tr("ready to switch");
+    case BlueGreenPhase::Switching: return QObject::tr("switching");
+    case BlueGreenPhase::Warm:
+        // Minutes are enough in the list; the panel counts the seconds.
+        if (const auto left = bluegreen::warmRemaining(run.plan, run.status, now))
+            return QObject::tr("warm %1").arg(
+                formatDuration(std::chrono::ceil<std::chrono::minutes>(*left)));
+        return QObject::tr("warm");
+    case BlueGreenPhase::SwitchingBack: return QObject::tr("switching back");
+    case BlueGreenPhase::Retiring: return QObject::tr("retiring old");
+    case BlueGreenPhase::Succeeded: return QObject::tr("done");
+    case BlueGreenPhase::Undoing: return QObject::tr("undoing");
+    case BlueGreenPhase::RolledBack:
+        return run.status.switchedBack ? QObject::tr("switched back") : QObject::tr("aborted");
+    }
+    return {};
+}
+
+QString rollingNote(const RollingRun &run, const ServiceStatus &observed, TimePoint now)
+{
+    const RollingProgress progress = rolling::progress(run.plan, run.status, observed, now);
+    const QString count = QStringLiteral("%1/%2").arg(progress.targetReady).arg(progress.replicas);
+    switch (rolling::phase(run.plan, run.status)) {
+    case RollingPhase::Progressing: return count;
+    case RollingPhase::Paused: return QObject::tr("%1 paused").arg(count);
+    case RollingPhase::Stalled: return QObject::tr("%1 stalled").arg(count);
+    case RollingPhase::RollingBack: return QObject::tr("rolling back %1").arg(count);
+    case RollingPhase::Succeeded: return QObject::tr("done");
+    case RollingPhase::RolledBack: return QObject::tr("rolled back");
+    }
+    return {};
+}
+
+// The word on a service's release in the service list, after its strategy: where it stands while
+// it runs ("5 %", "warm 24 min", "12/16"), or how it ended.
+QString releaseNote(const ReleaseController::Release &release, const ServiceStatus *observed,
+                    TimePoint now)
+{
+    static const ServiceStatus unobserved;
+    const ServiceStatus &seen = observed ? *observed : unobserved;
+    if (const CanaryRun *run = release.canary())
+        return canaryNote(*run, seen, now);
+    if (const BlueGreenRun *run = release.blueGreen())
+        return blueGreenNote(*run, seen, now);
+    return rollingNote(*release.rolling(), seen, now);
 }
 
 QString percent(double ratio)
@@ -162,11 +211,11 @@ void MainWindow::buildMenus()
                     [this] { m_instanceGrid->setFocus(); });
 
     QMenu *release = menuBar()->addMenu(tr("&Release"));
-    release->addAction(tr("Start &Canary…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), this,
-                       [this] { openStartCanary(); });
-    release->addAction(tr("Show Canary &Panel"), QKeySequence(Qt::CTRL | Qt::Key_4), this, [this] {
-        m_detailTabs->setCurrentWidget(m_canaryPanel);
-        m_canaryPanel->setFocus();
+    release->addAction(tr("Start &Release…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), this,
+                       [this] { openStartRelease(); });
+    release->addAction(tr("Show Release &Panel"), QKeySequence(Qt::CTRL | Qt::Key_4), this, [this] {
+        m_detailTabs->setCurrentWidget(m_releasePanel);
+        m_releasePanel->setFocus();
     });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
@@ -273,10 +322,10 @@ QWidget *MainWindow::buildDetailPane()
     m_detailTabs = new QTabWidget(pane);
     m_detailTabs->setDocumentMode(true);
     m_detailTabs->addTab(buildFleetTab(), tr("Fleet"));
-    m_canaryPanel = new CanaryPanel(m_clock, m_detailTabs);
-    m_detailTabs->addTab(m_canaryPanel, tr("Canary"));
-    connect(m_canaryPanel, &CanaryPanel::startRequested, this,
-            [this](const ServiceKey &service) { openStartCanary(service); });
+    m_releasePanel = new ReleasePanel(m_clock, m_detailTabs);
+    m_detailTabs->addTab(m_releasePanel, tr("Release"));
+    connect(m_releasePanel, &ReleasePanel::startRequested, this,
+            [this](const ServiceKey &service) { openStartRelease(service); });
     layout->addWidget(m_detailTabs, 1);
     return pane;
 }
@@ -395,22 +444,19 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
 
     if (m_session)
         saveSettings();
-    m_canaryPanel->setController(nullptr);
+    m_releasePanel->setController(nullptr);
     m_releases.reset();
     m_session = std::move(opened).value();
     m_releases = std::make_unique<ReleaseController>(m_session.get(), m_operatorName);
-    m_canaryPanel->setController(m_releases.get());
+    m_releasePanel->setController(m_releases.get());
     connect(m_releases.get(), &ReleaseController::releaseChanged, this,
-            [this](const ServiceKey &service) {
-                if (const ReleaseController::Release *release = m_releases->release(service))
-                    m_serviceModel->setReleaseNote(
-                        service, releaseNote(*release, statusOf(service), m_clock->now()));
-            });
-    connect(m_releases.get(), &ReleaseController::scheduledReleaseRefused, this,
-            [this](const ServiceKey &service, const QString &reason) {
-                statusBar()->showMessage(
-                    tr("The workspace's canary of %1 did not start: %2").arg(service.id(), reason));
-            });
+            &MainWindow::updateReleaseNote);
+    connect(
+        m_releases.get(), &ReleaseController::scheduledReleaseRefused, this,
+        [this](const ServiceKey &service, const QString &reason) {
+            statusBar()->showMessage(
+                tr("The workspace's release of %1 did not start: %2").arg(service.id(), reason));
+        });
     m_shownService.reset();
     m_workspacePath = path;
     m_reloadBanner->hide();
@@ -434,13 +480,24 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
         m_pendingSelection = ConsoleSettings::load(workspace.file).lastService;
 
     rebuildAdapterStatus();
-    connect(m_session.get(), &WorkspaceSession::snapshotChanged, this,
-            [this] { applySnapshot(m_session->snapshot()); });
+    connect(m_session.get(), &WorkspaceSession::snapshotChanged, this, [this] {
+        applySnapshot(m_session->snapshot());
+        // Counts and countdowns move with the fleet and the clock, not only with the release.
+        for (const ServiceKey &service : m_releases->activeServices())
+            updateReleaseNote(service);
+    });
     m_session->start();
     m_releases->startScheduled();
     applySnapshot(m_session->snapshot());
     m_serviceView->setFocus();
     return std::nullopt;
+}
+
+void MainWindow::updateReleaseNote(const ServiceKey &service)
+{
+    if (const ReleaseController::Release *release = m_releases->release(service))
+        m_serviceModel->setReleaseNote(service,
+                                       releaseNote(*release, statusOf(service), m_clock->now()));
 }
 
 void MainWindow::whenNoReleaseIsDropped(const QString &action, std::function<void()> proceed)
@@ -456,9 +513,9 @@ void MainWindow::whenNoReleaseIsDropped(const QString &action, std::function<voi
         names.append(service.id());
     auto *box = new QMessageBox(
         QMessageBox::Warning, action,
-        tr("Canary releases in progress: %1.\n\nA new workspace stops this console from driving "
-           "them: their traffic and instances stay as they are now, and nothing promotes or "
-           "rolls them back until someone does.")
+        tr("Releases in progress: %1.\n\nA new workspace stops this console from driving "
+           "them: their traffic and instances stay as they are now, and nothing promotes, "
+           "switches or rolls them back until someone does.")
             .arg(names.join(QStringLiteral(", "))),
         QMessageBox::Cancel, this);
     QPushButton *go = box->addButton(tr("%1 Anyway").arg(action), QMessageBox::DestructiveRole);
@@ -489,7 +546,12 @@ void MainWindow::chooseWorkspace()
     });
 }
 
-void MainWindow::openStartCanary(const std::optional<ServiceKey> &service)
+CanaryPanel *MainWindow::canaryPanel() const
+{
+    return m_releasePanel->canaryPanel();
+}
+
+void MainWindow::openStartRelease(const std::optional<ServiceKey> &service)
 {
     if (!m_releases)
         return;
@@ -497,7 +559,7 @@ void MainWindow::openStartCanary(const std::optional<ServiceKey> &service)
     auto *dialog = new StartReleaseDialog(m_releases.get(), m_session.get(), key, this);
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
         selectService(dialog->chosenService());
-        m_detailTabs->setCurrentWidget(m_canaryPanel);
+        m_detailTabs->setCurrentWidget(m_releasePanel);
     });
     dialog->open();
 }
@@ -543,7 +605,8 @@ void MainWindow::applySnapshot(const ConsoleSnapshot &snapshot)
             std::max(healthWidth, m_serviceView->columnWidth(ServiceListModel::HealthColumn)));
         // So does a release's note beside the strategy.
         int strategyWidth = 0;
-        for (const QString &longest : {tr("Canary · 50 % held"), tr("Canary · aborting")})
+        for (const QString &longest : {tr("Canary · 50 % held"), tr("Blue-green · ready to switch"),
+                                       tr("Rolling · rolling back 16/16")})
             strategyWidth = std::max(strategyWidth,
                                      m_serviceView->fontMetrics().horizontalAdvance(longest) + 8);
         m_serviceView->setColumnWidth(
@@ -609,9 +672,9 @@ void MainWindow::showSelected()
         return;
     }
     m_versionModel->setService(*status);
-    m_canaryPanel->showService(*status);
-    // A service in a release opens on its canary, and so does one whose release just started;
-    // any other opens on its fleet.
+    m_releasePanel->showService(*status);
+    // A service in a release opens on it, and so does one whose release just started; any other
+    // opens on its fleet.
     const bool releasing = m_releases && m_releases->release(status->key);
     if (m_shownService != status->key || releasing != m_shownReleasing)
         m_detailTabs->setCurrentIndex(releasing ? 1 : 0);

@@ -23,6 +23,7 @@ namespace sb {
 class AdapterRegistry;
 class BadgeLine;
 class CanaryPanel;
+class ReleasePanel;
 class Clock;
 class InstanceGridView;
 class InstanceModel;
@@ -33,9 +34,9 @@ class TextLine;
 class VersionModel;
 class WorkspaceSession;
 
-// The console: services on the left, the selected service's fleet per version on the right,
-// adapter connections in the status bar. It owns the open workspace session; a workspace that
-// fails to load never replaces one that works.
+// The console: services on the left, the selected service's fleet per version and its release
+// on the right, adapter connections in the status bar. It owns the open workspace session; a
+// workspace that fails to load never replaces one that works.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -68,10 +69,11 @@ public:
     QTableView *serviceView() const { return m_serviceView; }
     QTableView *versionView() const { return m_versionView; }
     InstanceGridView *instanceGrid() const { return m_instanceGrid; }
-    CanaryPanel *canaryPanel() const { return m_canaryPanel; }
+    ReleasePanel *releasePanel() const { return m_releasePanel; }
+    CanaryPanel *canaryPanel() const;
     QTabWidget *detailTabs() const { return m_detailTabs; }
     // Opens the start dialog for `service` (the selected one when empty); non-blocking.
-    void openStartCanary(const std::optional<ServiceKey> &service = std::nullopt);
+    void openStartRelease(const std::optional<ServiceKey> &service = std::nullopt);
     // The text shown where the fleet would be when the workspace failed to load.
     QString loadErrorText() const;
 
@@ -94,6 +96,7 @@ private:
     void rebuildAdapterStatus();
     void updateClockLabel();
     void updateHealthTally();
+    void updateReleaseNote(const sb::ServiceKey &service);
     void reload();
     // Runs `proceed` at once, or after the operator agrees to leave running releases undriven.
     void whenNoReleaseIsDropped(const QString &action, std::function<void()> proceed);
@@ -134,7 +137,7 @@ private:
     QTableView *m_versionView = nullptr;
     InstanceGridView *m_instanceGrid = nullptr;
     QTabWidget *m_detailTabs = nullptr;
-    CanaryPanel *m_canaryPanel = nullptr;
+    ReleasePanel *m_releasePanel = nullptr;
     QLabel *m_errorTitle = nullptr;
     QLabel *m_errorText = nullptr;
     QLabel *m_errorExcerpt = nullptr;

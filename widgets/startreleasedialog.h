@@ -5,6 +5,7 @@
 #include <QDialog>
 
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -13,13 +14,16 @@ class QTableWidget;
 namespace sb {
 
 class Clock;
+struct ServiceSpec;
 class ReleaseController;
 class WorkspaceSession;
 
-// Starts a canary: the service, the version and the plan, with the plan's stages and, before
-// anyone clicks, how long the release takes at least and the worst case to roll it back. The
-// engine checks the choice as it is made, so a release it would refuse cannot be started and
-// the reason shows in the dialog.
+// Starts a release under the service's strategy: the service, the version, the plan for a
+// canary (with its stages), a reason, and, before anyone clicks, what will happen and how the
+// release is rolled back: a canary's duration and worst case to roll back, a blue-green's warm
+// window in which switching back takes seconds, a rolling update's budgets and that going back
+// is a rolling update too. The engine checks the choice as it is made, so a release it would
+// refuse cannot be started and the reason shows in the dialog.
 class StartReleaseDialog : public QDialog
 {
     Q_OBJECT
@@ -30,6 +34,7 @@ public:
     QComboBox *serviceCombo() const { return m_service; }
     QComboBox *versionCombo() const { return m_version; }
     QComboBox *planCombo() const { return m_plan; }
+    QLineEdit *reasonEdit() const { return m_reason; }
     QPushButton *startButton() const { return m_startButton; }
     QString durationText() const;
     QString rollbackText() const;
@@ -41,11 +46,17 @@ public:
 private:
     void serviceChosen();
     void update();
+    // Each describes what the release would do and returns the engine's refusal, if any.
+    QString describeCanary(const ServiceStatus *status);
+    QString describeBlueGreen(const ServiceSpec &spec, const ServiceStatus *status);
+    QString describeRolling(const ServiceSpec &spec, const ServiceStatus *status);
     const ServiceStatus *observed(const ServiceKey &key) const;
 
     ReleaseController *m_controller;
     const WorkspaceSession *m_session;
+    QFormLayout *m_form;
     QComboBox *m_service;
+    QLabel *m_strategy;
     QComboBox *m_version;
     QComboBox *m_plan;
     QLineEdit *m_reason;

@@ -67,6 +67,21 @@ QColor baselineColor(const QPalette &palette)
     return isDark(palette) ? QColor(0x93, 0xc5, 0xfd) : QColor(0x1d, 0x4e, 0xd8);
 }
 
+QColor oldVersionColor(const QPalette &palette)
+{
+    return baselineColor(palette);
+}
+
+QColor newVersionColor(const QPalette &palette)
+{
+    return canaryColor(palette);
+}
+
+QColor bannerColor(const QColor &color, const QPalette &palette)
+{
+    return tint(color, palette, isDark(palette) ? 0.3 : 0.16);
+}
+
 void markDestructive(QWidget *button)
 {
     QPalette red = button->palette();

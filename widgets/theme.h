@@ -25,6 +25,13 @@ QColor verdictColor(Verdict verdict, const QPalette &palette);
 // Canary and baseline in charts and figures: a warm and a cool colour, apart in every palette.
 QColor canaryColor(const QPalette &palette);
 QColor baselineColor(const QPalette &palette);
+// The version a release retires and the one it brings, wherever both are shown side by side
+// (blue-green's two colours, a rolling update's instance grid): the baseline's and the
+// canary's colours, so old and new look the same in every panel and chart.
+QColor oldVersionColor(const QPalette &palette);
+QColor newVersionColor(const QPalette &palette);
+// A banner's background: `color` washed strongly enough to stand out from the window.
+QColor bannerColor(const QColor &color, const QPalette &palette);
 // Red text on a button whose action cannot be undone, while it is enabled: disabled, it looks
 // like every other disabled button.
 void markDestructive(QWidget *button);

@@ -1,0 +1,84 @@
+#pragma once
+
+#include "fleet.h"
+
+#include <QPointer>
+#include <QWidget>
+
+class QLabel;
+class QPushButton;
+class QStackedWidget;
+class QTableView;
+
+namespace sb {
+
+class BlueGreenPanel;
+class CanaryPanel;
+class Clock;
+class GateModel;
+class ReleaseController;
+class ReleaseEventModel;
+class RollingPanel;
+
+// The Release tab: the selected service's release in the panel of its strategy (canary,
+// blue-green or rolling), or why a service without a strategy has none.
+class ReleasePanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit ReleasePanel(Clock *clock, QWidget *parent = nullptr);
+
+    void setController(ReleaseController *controller);
+    void showService(const ServiceStatus &observed);
+
+    CanaryPanel *canaryPanel() const { return m_canary; }
+    BlueGreenPanel *blueGreenPanel() const { return m_blueGreen; }
+    RollingPanel *rollingPanel() const { return m_rolling; }
+    // The strategy's panel on show, or the explanation for a service without one.
+    QWidget *currentPanel() const;
+    QString noStrategyText() const;
+
+Q_SIGNALS:
+    void startRequested(const sb::ServiceKey &service);
+
+private:
+    Strategy strategy() const;
+    QWidget *panelFor(Strategy strategy) const;
+    void choosePanel();
+    void showNoStrategy();
+
+    QPointer<ReleaseController> m_controller;
+    ServiceStatus m_observed;
+    QStackedWidget *m_pages;
+    CanaryPanel *m_canary;
+    BlueGreenPanel *m_blueGreen;
+    RollingPanel *m_rolling;
+    QWidget *m_noStrategy;
+    QLabel *m_noStrategyTitle;
+    QLabel *m_noStrategyText;
+};
+
+// What the blue-green and rolling panels build alike.
+namespace panelparts {
+// Gates with their verdicts as a coloured dot before the word.
+QTableView *createGateView(GateModel *model, QWidget *parent);
+// The release's events, newest first, in the console's table style.
+QTableView *createEventView(ReleaseEventModel *model, QWidget *parent);
+// A refusal or a failed command, in the critical colour; hidden while empty.
+QLabel *createMessageLabel(QWidget *parent);
+void showMessage(QLabel *label, const QString &message);
+// The engine's sentence for the panel of `service`: without the "payments (production)" it may
+// start with, which the panel shows already, and starting with a capital.
+QString sentence(QString reason, const ServiceKey &service);
+QString timeOfDay(TimePoint at); // "14:05", UTC
+// The page shown before a service's first release: what the strategy does, and Start.
+struct EmptyPage {
+    QWidget *page;
+    QLabel *title;
+    QLabel *text;
+    QPushButton *start;
+};
+EmptyPage createEmptyPage(QWidget *parent);
+} // namespace panelparts
+
+} // namespace sb
