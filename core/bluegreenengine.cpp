@@ -290,37 +290,16 @@ bool measureGates(const BlueGreenPlan &plan, BlueGreenDecision &decision, QList<
     BlueGreenStatus &status = decision.status;
     for (GateState &state : gates) {
         const GateSpec gate = plan.gates.value(state.gate);
-        const TimePoint due = state.last ? state.last->at + gate.interval : since + gate.interval;
-        if (now < due) {
-            wakeNoLaterThan(decision, due);
-            continue;
-        }
-        const bool fresh = metrics && metrics->at - metrics->interval >= since
-                           && (!state.last || metrics->at > state.last->at);
-        Measurement m;
-        if (fresh) {
-            m = measureGate(gate, metrics, status.newVersion, status.oldVersion, now, metricsError);
-        } else if (!metrics || now >= due + gate.interval) {
-            m = measureGate(gate, std::nullopt, status.newVersion, status.oldVersion, now,
-                            metricsError);
-            if (metrics) {
-                m.why = QStringLiteral("no metrics wholly after %1 yet; the latest interval "
-                                       "ends %2")
-                            .arg(formatUtc(since), formatUtc(metrics->at));
-                if (!metricsError.isEmpty())
-                    m.why += QStringLiteral(" (%1)").arg(metricsError);
-            }
-        } else {
-            // Data from after `since` should arrive within the interval: wait for it.
+        const GateTurn turn = gateTurn(
+            gate, state, since, metrics, metricsError, status.newVersion, status.oldVersion,
+            QStringLiteral("wholly after %1").arg(formatUtc(since)), now);
+        wakeNoLaterThan(decision, turn.next);
+        if (turn.waitingForData)
             waiting.append(state.gate);
-            wakeNoLaterThan(decision, due + gate.interval);
+        if (!turn.measurement)
             continue;
-        }
-        ++state.measurements;
-        if (m.verdict == Verdict::Fail)
-            ++state.failures;
-        state.last = m;
-        wakeNoLaterThan(decision, now + gate.interval);
+        const Measurement &m = *turn.measurement;
+        recordMeasurement(state, m);
 
         ReleaseEvent event = makeEvent(
             status, ReleaseEvent::Kind::GateMeasured, now,

@@ -266,41 +266,18 @@ bool measureGates(const CanaryPlan &plan, CanaryDecision &decision, const Servic
         return true;
     for (GateState &state : status.gates) {
         const GateSpec &gate = plan.gates[state.gate];
-        const TimePoint due
-            = state.last ? state.last->at + gate.interval : *status.bakeStartedAt + gate.interval;
-        if (now < due) {
-            wakeNoLaterThan(decision, due);
-            continue;
-        }
         // Only an interval measured wholly at this stage's weight counts.
-        const std::optional<MetricsSnapshot> &metrics = observed.metrics;
-        const bool fresh = metrics && metrics->at - metrics->interval >= *status.bakeStartedAt
-                           && (!state.last || metrics->at > state.last->at);
-        Measurement m;
-        if (fresh) {
-            m = measureGate(gate, metrics, status.canaryVersion, status.stableVersion, now,
-                            observed.metricsError);
-        } else if (!metrics || now >= due + gate.interval) {
-            m = measureGate(gate, std::nullopt, status.canaryVersion, status.stableVersion, now,
-                            observed.metricsError);
-            if (metrics) {
-                m.why = QStringLiteral("no metrics at this stage's weight yet; the latest interval "
-                                       "ends %1")
-                            .arg(formatUtc(metrics->at));
-                if (!observed.metricsError.isEmpty())
-                    m.why += QStringLiteral(" (%1)").arg(observed.metricsError);
-            }
-        } else {
-            // Data of this stage should arrive within the interval: wait for it.
+        const GateTurn turn
+            = gateTurn(gate, state, *status.bakeStartedAt, observed.metrics, observed.metricsError,
+                       status.canaryVersion, status.stableVersion,
+                       QStringLiteral("at this stage's weight"), now);
+        wakeNoLaterThan(decision, turn.next);
+        if (turn.waitingForData)
             waiting.append(state.gate);
-            wakeNoLaterThan(decision, due + gate.interval);
+        if (!turn.measurement)
             continue;
-        }
-        ++state.measurements;
-        if (m.verdict == Verdict::Fail)
-            ++state.failures;
-        state.last = m;
-        wakeNoLaterThan(decision, now + gate.interval);
+        const Measurement &m = *turn.measurement;
+        recordMeasurement(state, m);
 
         ReleaseEvent event = makeEvent(
             status, ReleaseEvent::Kind::GateMeasured, now,

@@ -48,6 +48,50 @@ int heldCount(const ServiceStatus &observed, const QString &version)
                         {InstanceState::Starting, InstanceState::Ready, InstanceState::Failed});
 }
 
+GateTurn gateTurn(const GateSpec &gate, const GateState &state, TimePoint since,
+                  const std::optional<MetricsSnapshot> &metrics, const QString &metricsError,
+                  const QString &testedVersion, const QString &referenceVersion,
+                  const QString &sinceText, TimePoint now)
+{
+    GateTurn turn;
+    const TimePoint due = state.last ? state.last->at + gate.interval : since + gate.interval;
+    if (now < due) {
+        turn.next = due;
+        return turn;
+    }
+    const bool fresh = metrics && metrics->at - metrics->interval >= since
+                       && (!state.last || metrics->at > state.last->at);
+    if (fresh) {
+        turn.measurement
+            = measureGate(gate, metrics, testedVersion, referenceVersion, now, metricsError);
+    } else if (!metrics || now >= due + gate.interval) {
+        Measurement m
+            = measureGate(gate, std::nullopt, testedVersion, referenceVersion, now, metricsError);
+        if (metrics) {
+            m.why = QStringLiteral("no metrics %1 yet; the latest interval ends %2")
+                        .arg(sinceText, formatUtc(metrics->at));
+            if (!metricsError.isEmpty())
+                m.why += QStringLiteral(" (%1)").arg(metricsError);
+        }
+        turn.measurement = m;
+    } else {
+        // The data for it should arrive within the interval: wait for it.
+        turn.waitingForData = true;
+        turn.next = due + gate.interval;
+        return turn;
+    }
+    turn.next = now + gate.interval;
+    return turn;
+}
+
+void recordMeasurement(GateState &state, const Measurement &m)
+{
+    ++state.measurements;
+    if (m.verdict == Verdict::Fail)
+        ++state.failures;
+    state.last = m;
+}
+
 void addGateValues(QMap<QString, double> &values, const GateSpec &gate, const Measurement &m,
                    const QString &testedArm, const QString &referenceArm)
 {

@@ -89,6 +89,22 @@ int readyCount(const ServiceStatus &observed, const QString &version);
 // target counts.
 int heldCount(const ServiceStatus &observed, const QString &version);
 
+// One gate's turn at `now`, on metrics wholly after `since`: a measurement once one is due and
+// its data is there, or inconclusive (saying why) once the data is a whole interval late;
+// otherwise nothing yet. `next` is when to look again either way.
+struct GateTurn {
+    std::optional<Measurement> measurement;
+    TimePoint next;
+    bool waitingForData = false; // due, and the data for it has not arrived yet
+};
+// `sinceText` says what "after `since`" means in the inconclusive reason: "at this stage's weight".
+GateTurn gateTurn(const GateSpec &gate, const GateState &state, TimePoint since,
+                  const std::optional<MetricsSnapshot> &metrics, const QString &metricsError,
+                  const QString &testedVersion, const QString &referenceVersion,
+                  const QString &sinceText, TimePoint now);
+// Counts a measurement into its gate's state.
+void recordMeasurement(GateState &state, const Measurement &m);
+
 // A gate measurement's values, for the event that records it: "<metric>.<arm>" for the arm under
 // test and the reference arm, "<metric>.limit", and "requests.<arm>" for both.
 void addGateValues(QMap<QString, double> &values, const GateSpec &gate, const Measurement &m,

@@ -329,13 +329,7 @@ QWidget *BlueGreenPanel::buildReleasePage()
     m_gateView->setColumnWidth(GateModel::VerdictColumn, 112);
     gatesLayout->addWidget(m_gateView);
     splitter->addWidget(gatesBox);
-    auto *eventsBox = new QWidget(splitter);
-    auto *eventsLayout = new QVBoxLayout(eventsBox);
-    eventsLayout->setContentsMargins(0, 0, 0, 0);
-    eventsLayout->addWidget(sectionLabel(tr("Events"), eventsBox));
-    m_eventView = panelparts::createEventView(m_events, eventsBox);
-    eventsLayout->addWidget(m_eventView);
-    splitter->addWidget(eventsBox);
+    m_eventView = panelparts::addEventsSection(m_events, splitter);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 2);
     splitter->setSizes({150, 260});

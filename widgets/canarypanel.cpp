@@ -195,13 +195,7 @@ QWidget *CanaryPanel::buildReleasePage()
     m_charts = new ReleaseCharts(splitter);
     splitter->addWidget(m_charts);
 
-    auto *eventsBox = new QWidget(splitter);
-    auto *eventsLayout = new QVBoxLayout(eventsBox);
-    eventsLayout->setContentsMargins(0, 0, 0, 0);
-    eventsLayout->addWidget(sectionLabel(tr("Events"), eventsBox));
-    m_eventView = panelparts::createEventView(m_events, eventsBox);
-    eventsLayout->addWidget(m_eventView);
-    splitter->addWidget(eventsBox);
+    m_eventView = panelparts::addEventsSection(m_events, splitter);
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 5);
     splitter->setStretchFactor(2, 2);

@@ -15,6 +15,7 @@
 #include <QLabel>
 #include <QPainter>
 #include <QPushButton>
+#include <QSplitter>
 #include <QStackedWidget>
 #include <QStyledItemDelegate>
 #include <QTableView>
@@ -189,9 +190,13 @@ QTableView *createGateView(GateModel *model, QWidget *parent)
     return view;
 }
 
-QTableView *createEventView(ReleaseEventModel *model, QWidget *parent)
+QTableView *addEventsSection(ReleaseEventModel *model, QSplitter *splitter)
 {
-    auto *view = new QTableView(parent);
+    auto *box = new QWidget(splitter);
+    auto *layout = new QVBoxLayout(box);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(sectionLabel(QObject::tr("Events"), box));
+    auto *view = new QTableView(box);
     configureTable(view);
     view->setModel(model);
     view->horizontalHeader()->setStretchLastSection(true);
@@ -199,6 +204,8 @@ QTableView *createEventView(ReleaseEventModel *model, QWidget *parent)
     view->setColumnWidth(ReleaseEventModel::ActorColumn, 86);
     view->setColumnWidth(ReleaseEventModel::KindColumn, 110);
     view->setAccessibleName(QObject::tr("Release events"));
+    layout->addWidget(view);
+    splitter->addWidget(box);
     return view;
 }
 

@@ -7,6 +7,7 @@
 
 class QLabel;
 class QPushButton;
+class QSplitter;
 class QStackedWidget;
 class QTableView;
 
@@ -62,8 +63,8 @@ private:
 namespace panelparts {
 // Gates with their verdicts as a coloured dot before the word.
 QTableView *createGateView(GateModel *model, QWidget *parent);
-// The release's events, newest first, in the console's table style.
-QTableView *createEventView(ReleaseEventModel *model, QWidget *parent);
+// The "Events" section, the release's events newest first, added to `splitter`; the table.
+QTableView *addEventsSection(ReleaseEventModel *model, QSplitter *splitter);
 // A refusal or a failed command, in the critical colour; hidden while empty.
 QLabel *createMessageLabel(QWidget *parent);
 void showMessage(QLabel *label, const QString &message);

@@ -203,13 +203,7 @@ QWidget *RollingPanel::buildReleasePage()
     scroll->setFrameShape(QFrame::NoFrame);
     gridLayout->addWidget(scroll, 1);
     splitter->addWidget(gridBox);
-    auto *eventsBox = new QWidget(splitter);
-    auto *eventsLayout = new QVBoxLayout(eventsBox);
-    eventsLayout->setContentsMargins(0, 0, 0, 0);
-    eventsLayout->addWidget(sectionLabel(tr("Events"), eventsBox));
-    m_eventView = panelparts::createEventView(m_events, eventsBox);
-    eventsLayout->addWidget(m_eventView);
-    splitter->addWidget(eventsBox);
+    m_eventView = panelparts::addEventsSection(m_events, splitter);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 1);
     // Two versions of a few dozen instances fit; a larger fleet scrolls or takes the handle.
