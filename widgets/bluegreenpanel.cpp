@@ -204,8 +204,7 @@ QString standbyWord(BlueGreenPhase phase, bool oldColour)
 } // namespace
 
 BlueGreenPanel::BlueGreenPanel(Clock *clock, QWidget *parent)
-    : QWidget(parent)
-    , m_clock(clock)
+    : StrategyPanel(clock, parent)
     , m_gates(new GateModel(this))
     , m_events(new ReleaseEventModel(this))
 {
@@ -311,7 +310,6 @@ QWidget *BlueGreenPanel::buildReleasePage()
     m_reason->setTextFormat(Qt::PlainText);
     m_reason->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_reason);
-    m_message = panelparts::createMessageLabel(page);
     layout->addWidget(m_message);
 
     auto *splitter = new QSplitter(Qt::Vertical, page);
@@ -337,29 +335,10 @@ QWidget *BlueGreenPanel::buildReleasePage()
     return page;
 }
 
-void BlueGreenPanel::setController(ReleaseController *controller)
+void BlueGreenPanel::forgetShown()
 {
-    if (m_controller)
-        disconnect(m_controller, nullptr, this, nullptr);
-    m_controller = controller;
     m_gates->clear();
     m_events->clear();
-    if (m_controller) {
-        connect(m_controller, &ReleaseController::releaseChanged, this,
-                [this](const ServiceKey &service) {
-                    if (service == m_observed.key)
-                        refresh();
-                });
-    }
-    refresh();
-}
-
-void BlueGreenPanel::showService(const ServiceStatus &observed)
-{
-    if (observed.key != m_observed.key)
-        panelparts::showMessage(m_message, QString());
-    m_observed = observed;
-    refresh();
 }
 
 void BlueGreenPanel::refresh()
@@ -572,15 +551,6 @@ void BlueGreenPanel::confirmCommand(ReleaseCommand command)
     dialog->open();
 }
 
-void BlueGreenPanel::runCommand(ReleaseCommand command, const QString &reason)
-{
-    if (!m_controller)
-        return;
-    const Result<Done, QString> done = m_controller->command(m_observed.key, command, reason);
-    panelparts::showMessage(m_message,
-                            done ? QString() : panelparts::sentence(done.error(), m_observed.key));
-}
-
 QString BlueGreenPanel::phaseText() const
 {
     return m_phase->text();
@@ -614,11 +584,6 @@ QString BlueGreenPanel::retiredText() const
 QString BlueGreenPanel::reasonText() const
 {
     return m_reason->text();
-}
-
-QString BlueGreenPanel::messageText() const
-{
-    return !m_message->isHidden() ? m_message->text() : QString();
 }
 
 } // namespace sb

@@ -2,9 +2,7 @@
 
 #include "fleet.h"
 #include "release.h"
-
-#include <QPointer>
-#include <QWidget>
+#include "strategypanel.h"
 
 class QLabel;
 class QPushButton;
@@ -14,10 +12,8 @@ class QTableView;
 namespace sb {
 
 class BadgeLine;
-class Clock;
 class ColourCard;
 class GateModel;
-class ReleaseController;
 class ReleaseEventModel;
 class TextLine;
 
@@ -29,14 +25,11 @@ class TextLine;
 // back is a new deploy and how long that would take. Buttons are enabled exactly when the
 // engine would accept them; why not is in their tooltip, and for the button that matters in
 // the phase, under it.
-class BlueGreenPanel : public QWidget
+class BlueGreenPanel : public StrategyPanel
 {
     Q_OBJECT
 public:
     explicit BlueGreenPanel(Clock *clock, QWidget *parent = nullptr);
-
-    void setController(ReleaseController *controller);
-    void showService(const ServiceStatus &observed);
 
     QPushButton *startButton() const { return m_start; }
     QPushButton *switchButton() const { return m_switch; }
@@ -54,20 +47,12 @@ public:
     QString capacityText() const;
     QString retiredText() const;
     QString reasonText() const;
-    QString messageText() const;
-
-Q_SIGNALS:
-    void startRequested(const sb::ServiceKey &service);
 
 private:
     QWidget *buildReleasePage();
-    void refresh();
+    void forgetShown() override;
+    void refresh() override;
     void confirmCommand(ReleaseCommand command);
-    void runCommand(ReleaseCommand command, const QString &reason);
-
-    Clock *m_clock;
-    QPointer<ReleaseController> m_controller;
-    ServiceStatus m_observed;
 
     QStackedWidget *m_pages;
     QLabel *m_emptyTitle;
@@ -87,7 +72,6 @@ private:
     TextLine *m_capacity;
     QLabel *m_retired;
     QLabel *m_reason;
-    QLabel *m_message;
     GateModel *m_gates;
     QWidget *m_gatesBox;
     QTableView *m_gateView;

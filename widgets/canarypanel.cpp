@@ -74,8 +74,7 @@ QColor phaseColor(CanaryPhase phase, const QPalette &palette)
 } // namespace
 
 CanaryPanel::CanaryPanel(Clock *clock, QWidget *parent)
-    : QWidget(parent)
-    , m_clock(clock)
+    : StrategyPanel(clock, parent)
     , m_gates(new GateModel(this))
     , m_events(new ReleaseEventModel(this))
 {
@@ -171,13 +170,6 @@ QWidget *CanaryPanel::buildReleasePage()
     m_reason->setTextFormat(Qt::PlainText);
     m_reason->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_reason);
-    m_message = new QLabel(page);
-    m_message->setWordWrap(true);
-    m_message->setTextFormat(Qt::PlainText);
-    QPalette warn = m_message->palette();
-    warn.setColor(QPalette::WindowText, theme::healthColor(Health::Critical, palette()));
-    m_message->setPalette(warn);
-    m_message->hide();
     layout->addWidget(m_message);
 
     auto *splitter = new QSplitter(Qt::Vertical, page);
@@ -205,32 +197,13 @@ QWidget *CanaryPanel::buildReleasePage()
     return page;
 }
 
-void CanaryPanel::setController(ReleaseController *controller)
+void CanaryPanel::forgetShown()
 {
-    if (m_controller)
-        disconnect(m_controller, nullptr, this, nullptr);
-    m_controller = controller;
     m_gates->clear();
     m_events->clear();
     m_charts->clear();
     m_shownTraceOf.clear();
     m_shownTraceAt.reset();
-    if (m_controller) {
-        connect(m_controller, &ReleaseController::releaseChanged, this,
-                [this](const ServiceKey &service) {
-                    if (service == m_observed.key)
-                        refresh();
-                });
-    }
-    refresh();
-}
-
-void CanaryPanel::showService(const ServiceStatus &observed)
-{
-    if (observed.key != m_observed.key)
-        m_message->hide();
-    m_observed = observed;
-    refresh();
 }
 
 void CanaryPanel::refresh()
@@ -408,20 +381,6 @@ void CanaryPanel::confirmCommand(canary::Command command)
     dialog->open();
 }
 
-void CanaryPanel::runCommand(canary::Command command, const QString &reason)
-{
-    if (!m_controller)
-        return;
-    const Result<Done, QString> done = m_controller->command(m_observed.key, command, reason);
-    showMessage(done ? QString() : done.error());
-}
-
-void CanaryPanel::showMessage(const QString &message)
-{
-    m_message->setText(message);
-    m_message->setVisible(!message.isEmpty());
-}
-
 QString CanaryPanel::factsText() const
 {
     return m_facts->text();
@@ -430,11 +389,6 @@ QString CanaryPanel::factsText() const
 QString CanaryPanel::reasonText() const
 {
     return m_reason->text();
-}
-
-QString CanaryPanel::messageText() const
-{
-    return m_message->isVisible() ? m_message->text() : QString();
 }
 
 } // namespace sb

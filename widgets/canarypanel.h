@@ -2,9 +2,7 @@
 
 #include "canaryengine.h"
 #include "fleet.h"
-
-#include <QPointer>
-#include <QWidget>
+#include "strategypanel.h"
 
 class QLabel;
 class QPushButton;
@@ -16,26 +14,20 @@ namespace sb {
 class BadgeLine;
 class GateModel;
 class ReleaseCharts;
-class ReleaseController;
 class ReleaseEventModel;
 class StageStepper;
 class TextLine;
-class Clock;
 
 // The selected service's canary: its stages with the current one and the bake countdown, the
 // weight the router is set to beside the share the canary really gets, the gates' verdicts, the
 // live charts and the events so far, and the operator's buttons, enabled exactly when the
 // engine would accept them. Every button goes through the ReleaseController; a refusal shows
 // here, in the panel, never in a modal.
-class CanaryPanel : public QWidget
+class CanaryPanel : public StrategyPanel
 {
     Q_OBJECT
 public:
     explicit CanaryPanel(Clock *clock, QWidget *parent = nullptr);
-
-    void setController(ReleaseController *controller);
-    // The service to show and what is observed of it now.
-    void showService(const ServiceStatus &observed);
 
     QPushButton *startButton() const { return m_start; }
     QPushButton *promoteButton() const { return m_promote; }
@@ -50,23 +42,14 @@ public:
     // The facts line and the engine's sentence, as shown.
     QString factsText() const;
     QString reasonText() const;
-    QString messageText() const;
-
-Q_SIGNALS:
-    // "Start canary…" on a service without a running release.
-    void startRequested(const sb::ServiceKey &service);
 
 private:
     QWidget *buildEmptyPage();
     QWidget *buildReleasePage();
-    void refresh();
+    void forgetShown() override;
+    void refresh() override;
     void confirmCommand(canary::Command command);
-    void runCommand(canary::Command command, const QString &reason);
-    void showMessage(const QString &message);
 
-    Clock *m_clock;
-    QPointer<ReleaseController> m_controller;
-    ServiceStatus m_observed;
     QString m_shownTraceOf; // release id whose trace the charts show
     std::optional<TimePoint> m_shownTraceAt;
 
@@ -86,7 +69,6 @@ private:
     StageStepper *m_stepper;
     TextLine *m_facts;
     QLabel *m_reason;
-    QLabel *m_message;
     GateModel *m_gates;
     QTableView *m_gateView;
     ReleaseCharts *m_charts;

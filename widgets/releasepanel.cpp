@@ -209,25 +209,6 @@ QTableView *addEventsSection(ReleaseEventModel *model, QSplitter *splitter)
     return view;
 }
 
-QLabel *createMessageLabel(QWidget *parent)
-{
-    auto *label = new QLabel(parent);
-    label->setWordWrap(true);
-    label->setTextFormat(Qt::PlainText);
-    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    QPalette warn = label->palette();
-    warn.setColor(QPalette::WindowText, theme::healthColor(Health::Critical, parent->palette()));
-    label->setPalette(warn);
-    label->hide();
-    return label;
-}
-
-void showMessage(QLabel *label, const QString &message)
-{
-    label->setText(message);
-    label->setVisible(!message.isEmpty());
-}
-
 QString sentence(QString reason, const ServiceKey &service)
 {
     const QString subject = QStringLiteral("%1 (%2)").arg(service.name, service.environment);

@@ -65,9 +65,6 @@ namespace panelparts {
 QTableView *createGateView(GateModel *model, QWidget *parent);
 // The "Events" section, the release's events newest first, added to `splitter`; the table.
 QTableView *addEventsSection(ReleaseEventModel *model, QSplitter *splitter);
-// A refusal or a failed command, in the critical colour; hidden while empty.
-QLabel *createMessageLabel(QWidget *parent);
-void showMessage(QLabel *label, const QString &message);
 // The engine's sentence for the panel of `service`: without the "payments (production)" it may
 // start with, which the panel shows already, and starting with a capital.
 QString sentence(QString reason, const ServiceKey &service);

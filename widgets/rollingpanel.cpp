@@ -91,8 +91,7 @@ QSet<QString> surgeInstances(const ServiceStatus &observed, const QString &targe
 } // namespace
 
 RollingPanel::RollingPanel(Clock *clock, QWidget *parent)
-    : QWidget(parent)
-    , m_clock(clock)
+    : StrategyPanel(clock, parent)
     , m_instances(new InstanceModel(this))
     , m_events(new ReleaseEventModel(this))
 {
@@ -186,7 +185,6 @@ QWidget *RollingPanel::buildReleasePage()
     m_reason->setTextFormat(Qt::PlainText);
     m_reason->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_reason);
-    m_message = panelparts::createMessageLabel(page);
     layout->addWidget(m_message);
 
     auto *splitter = new QSplitter(Qt::Vertical, page);
@@ -212,29 +210,10 @@ QWidget *RollingPanel::buildReleasePage()
     return page;
 }
 
-void RollingPanel::setController(ReleaseController *controller)
+void RollingPanel::forgetShown()
 {
-    if (m_controller)
-        disconnect(m_controller, nullptr, this, nullptr);
-    m_controller = controller;
     m_events->clear();
     m_instances->clear();
-    if (m_controller) {
-        connect(m_controller, &ReleaseController::releaseChanged, this,
-                [this](const ServiceKey &service) {
-                    if (service == m_observed.key)
-                        refresh();
-                });
-    }
-    refresh();
-}
-
-void RollingPanel::showService(const ServiceStatus &observed)
-{
-    if (observed.key != m_observed.key)
-        panelparts::showMessage(m_message, QString());
-    m_observed = observed;
-    refresh();
 }
 
 void RollingPanel::refresh()
@@ -408,15 +387,6 @@ void RollingPanel::confirmRollBack()
     dialog->open();
 }
 
-void RollingPanel::runCommand(ReleaseCommand command, const QString &reason)
-{
-    if (!m_controller)
-        return;
-    const Result<Done, QString> done = m_controller->command(m_observed.key, command, reason);
-    panelparts::showMessage(m_message,
-                            done ? QString() : panelparts::sentence(done.error(), m_observed.key));
-}
-
 QString RollingPanel::phaseText() const
 {
     return m_phase->text();
@@ -450,11 +420,6 @@ QString RollingPanel::bannerText() const
 QString RollingPanel::reasonText() const
 {
     return m_reason->text();
-}
-
-QString RollingPanel::messageText() const
-{
-    return m_message->isHidden() ? QString() : m_message->text();
 }
 
 } // namespace sb

@@ -2,9 +2,7 @@
 
 #include "fleet.h"
 #include "release.h"
-
-#include <QPointer>
-#include <QWidget>
+#include "strategypanel.h"
 
 class QLabel;
 class QProgressBar;
@@ -15,10 +13,8 @@ class QTableView;
 namespace sb {
 
 class BadgeLine;
-class Clock;
 class InstanceGridView;
 class InstanceModel;
-class ReleaseController;
 class ReleaseEventModel;
 class TextLine;
 
@@ -29,14 +25,11 @@ class TextLine;
 // back would take. When the progress deadline stalls the release a banner says so and what to
 // do. Every button goes through the ReleaseController and is enabled exactly when the engine
 // would accept it.
-class RollingPanel : public QWidget
+class RollingPanel : public StrategyPanel
 {
     Q_OBJECT
 public:
     explicit RollingPanel(Clock *clock, QWidget *parent = nullptr);
-
-    void setController(ReleaseController *controller);
-    void showService(const ServiceStatus &observed);
 
     QPushButton *startButton() const { return m_start; }
     QPushButton *pauseButton() const { return m_pause; }
@@ -53,20 +46,12 @@ public:
     QString countsText() const;
     QString bannerText() const;
     QString reasonText() const;
-    QString messageText() const;
-
-Q_SIGNALS:
-    void startRequested(const sb::ServiceKey &service);
 
 private:
     QWidget *buildReleasePage();
-    void refresh();
+    void forgetShown() override;
+    void refresh() override;
     void confirmRollBack();
-    void runCommand(ReleaseCommand command, const QString &reason);
-
-    Clock *m_clock;
-    QPointer<ReleaseController> m_controller;
-    ServiceStatus m_observed;
 
     QStackedWidget *m_pages;
     QLabel *m_emptyTitle;
@@ -85,7 +70,6 @@ private:
     BadgeLine *m_budget;
     TextLine *m_counts;
     QLabel *m_reason;
-    QLabel *m_message;
     InstanceModel *m_instances;
     InstanceGridView *m_grid;
     ReleaseEventModel *m_events;

@@ -1,0 +1,69 @@
+#include "strategypanel.h"
+
+#include "releasecontroller.h"
+#include "releasepanel.h"
+#include "theme.h"
+
+#include <QLabel>
+
+namespace sb {
+
+StrategyPanel::StrategyPanel(Clock *clock, QWidget *parent)
+    : QWidget(parent)
+    , m_clock(clock)
+    , m_message(new QLabel(this))
+{
+    m_message->setWordWrap(true);
+    m_message->setTextFormat(Qt::PlainText);
+    m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    QPalette warn = m_message->palette();
+    warn.setColor(QPalette::WindowText, theme::healthColor(Health::Critical, warn));
+    m_message->setPalette(warn);
+    m_message->hide();
+}
+
+void StrategyPanel::setController(ReleaseController *controller)
+{
+    if (m_controller)
+        disconnect(m_controller, nullptr, this, nullptr);
+    m_controller = controller;
+    forgetShown();
+    if (m_controller) {
+        connect(m_controller, &ReleaseController::releaseChanged, this,
+                [this](const ServiceKey &service) {
+                    if (service == m_observed.key)
+                        refresh();
+                });
+    }
+    refresh();
+}
+
+void StrategyPanel::showService(const ServiceStatus &observed)
+{
+    if (observed.key != m_observed.key)
+        showMessage(QString());
+    m_observed = observed;
+    refresh();
+}
+
+QString StrategyPanel::messageText() const
+{
+    return m_message->isVisible() ? m_message->text() : QString();
+}
+
+void StrategyPanel::runCommand(ReleaseCommand command, const QString &reason)
+{
+    if (!m_controller)
+        return;
+    const Result<Done, QString> done = m_controller->command(m_observed.key, command, reason);
+    // The panel names the service already; its refusal need not.
+    showMessage(done ? QString() : panelparts::sentence(done.error(), m_observed.key));
+}
+
+void StrategyPanel::showMessage(const QString &message)
+{
+    m_message->setText(message);
+    m_message->setVisible(!message.isEmpty());
+}
+
+} // namespace sb
