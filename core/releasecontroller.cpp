@@ -422,9 +422,12 @@ void ReleaseController::trySchedule(int index, int attemptsLeft)
 {
     const ScheduledRelease &scheduled = m_session->workspace().releases.at(index);
     const ServiceStatus *now = observed(scheduled.service);
-    // The adapters answer their first requests a moment after the workspace opens.
-    if (now && (!now->fleet || (!now->traffic && now->trafficError.isEmpty()))
-        && attemptsLeft > 1) {
+    // The adapters answer their first requests a moment after the workspace opens. A rolling
+    // release never asks the router, so it does not wait for one that may not be bound.
+    const ServiceSpec *spec = m_session->workspace().service(scheduled.service);
+    const bool needsTraffic = spec && spec->strategy != Strategy::Rolling;
+    const bool trafficPending = needsTraffic && now && !now->traffic && now->trafficError.isEmpty();
+    if (now && (!now->fleet || trafficPending) && attemptsLeft > 1) {
         m_clock->schedule(scheduleRetry, this,
                           [this, index, attemptsLeft] { trySchedule(index, attemptsLeft - 1); });
         return;

@@ -505,6 +505,12 @@ private:
             } else if (service->strategy == Strategy::BlueGreen) {
                 needed = {Capability::Traffic, Capability::Deploy};
                 needs = QStringLiteral("a blue-green release needs traffic and deploy adapters");
+                if (!service->blueGreen.preSwitchGates.isEmpty()
+                    || !service->blueGreen.postSwitchGates.isEmpty()) {
+                    needed.append(Capability::Metrics);
+                    needs = QStringLiteral("a blue-green release with gates needs traffic, deploy "
+                                           "and metrics adapters");
+                }
             }
             QStringList missing;
             for (Capability capability : std::as_const(needed)) {

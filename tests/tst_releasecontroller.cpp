@@ -116,6 +116,7 @@ private Q_SLOTS:
     void refusalsChangeNothing_data();
     void refusalsChangeNothing();
     void scheduledReleasesStartByThemselves();
+    void aScheduledRollingReleaseNeedsNoRouter();
     void aBackendThatNeverAnswersTimesOut();
 };
 
@@ -319,6 +320,27 @@ void TestReleaseController::scheduledReleasesStartByThemselves()
     QVERIFY(f.releases->release(web));
     QCOMPARE(f.release().events.first().actor, QStringLiteral("workspace"));
     QVERIFY(f.release().events.first().reason.contains(QStringLiteral("(line ")));
+}
+
+void TestReleaseController::aScheduledRollingReleaseNeedsNoRouter()
+{
+    // api binds no traffic adapter: a rolling release never asks a router, so it must not wait
+    // for one to answer.
+    Fixture f;
+    QVERIFY(f.open(R"(environments: [production]
+adapters:
+  - {name: sim, type: simulator, settings: {services: [{service: api, environment: production, versions: [{version: 1.0.0, instances: 3}, {version: 1.1.0, instances: 0}]}]}}
+releases: [{service: api, environment: production, version: 1.1.0, at: 5s}]
+services:
+  - {name: api, environment: production, strategy: rolling, adapters: {fleet: sim, deploy: sim}}
+)"));
+    f.releases->startScheduled();
+    const ServiceKey api{QStringLiteral("api"), QStringLiteral("production")};
+    f.sim.run(5s);
+    const ReleaseController::Release *release = f.releases->release(api);
+    QVERIFY(release);
+    QVERIFY(release->rolling());
+    QCOMPARE(release->events.first().actor, QStringLiteral("workspace"));
 }
 
 namespace {

@@ -423,6 +423,13 @@ void TestReleasePlans::badStrategySettings_data()
         "  - {name: web, environment: production, strategy: rolling, adapter: sim, blue_green: "
         "{}}\n",
         5, 75, "has 'blue_green' settings, but its strategy is 'rolling'");
+    row("scheduled blue-green release with gates and no metrics",
+        "  - {name: pay, environment: production, strategy: blue-green, adapters: {fleet: sim, "
+        "traffic: sim, deploy: sim}}\n"
+        "releases:\n  - {service: pay, environment: production, version: 2}\n",
+        7, 5,
+        "a blue-green release with gates needs traffic, deploy and metrics adapters, and the "
+        "service has no metrics adapter");
     row("scheduled release of a service without a strategy",
         "  - {name: web, environment: production, adapter: sim}\n"
         "releases:\n  - {service: web, environment: production, version: 2}\n",
