@@ -149,7 +149,7 @@ MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *p
     m_detailStack->addWidget(buildDetailPane());
     m_detailStack->addWidget(buildErrorPage());
     m_splitter->addWidget(m_detailStack);
-    m_splitter->setSizes({660, 780});
+    m_splitter->setSizes({728, 712});
     m_splitter->setChildrenCollapsible(false);
     setCentralWidget(m_splitter);
     m_splitter->installEventFilter(this);
