@@ -210,6 +210,29 @@ const std::optional<Request> &targetRequest(const RollingStatus &status)
     return status.rollingBack() ? status.fromScaleRequest : status.toScaleRequest;
 }
 
+bool &refusedForGood(RollingStatus &status, const QString &version)
+{
+    return version == status.toVersion ? status.toScaleRefusedForGood
+                                       : status.fromScaleRefusedForGood;
+}
+
+// The retiring version holds nothing, drains nothing, and the deployer refused its last scale
+// for good: a scale to zero could only be refused again, and there is nothing left for it to
+// do, so the version counts as retired without it.
+bool retiredForGood(const RollingStatus &status, const Counts &c)
+{
+    const bool refused
+        = status.rollingBack() ? status.toScaleRefusedForGood : status.fromScaleRefusedForGood;
+    return refused && retiringRequest(status) && c.retiringHolding() == 0
+           && c.retiringDraining == 0;
+}
+
+// The retiring version's request, as far as the release still waits on it or may ask it again.
+std::optional<Request> awaitedRetiringRequest(const RollingStatus &status, const Counts &c)
+{
+    return retiredForGood(status, c) ? std::nullopt : retiringRequest(status);
+}
+
 // Instances of the target version serving in place of the retiring one's: the smaller of the
 // target's ready instances and the retiring version's ready instances gone. Only ready ones
 // count on both sides, as starting and failed ones leave at once and cost no time.
@@ -224,6 +247,15 @@ std::optional<Duration> atPace(Duration elapsed, int done, int left)
     if (done <= 0 || elapsed <= Duration(0))
         return std::nullopt;
     return Duration(std::llround(double(elapsed.count()) * std::max(0, left) / done));
+}
+
+// How long a new release of the old version would take after this one succeeded: all of its
+// instances again, at the pace it kept, which is as long as it took.
+std::optional<Duration> succeededPace(const RollingStatus &status)
+{
+    if (!status.succeeded())
+        return std::nullopt;
+    return atPace(*status.endedAt - status.startedAt, status.replicas, status.replicas);
 }
 
 QString serviceText(const ServiceKey &key)
@@ -294,10 +326,14 @@ void track(RollingStatus &status, const FleetSnapshot &fleet, const Counts &c, T
     status.readyTarget = c.targetReady;
     status.remainingOther = c.retiringHolding();
     status.draining = c.draining;
-    if (progressed) {
+    if (progressed)
         status.lastProgressAt = now;
+    // Paused, the tally stands still: a stall's reason keeps saying what its event said, and a
+    // resume or a rollback starts the count again from its own moment.
+    if (status.pausedAt)
+        return;
+    if (progressed)
         status.failedSinceProgress = 0;
-    }
     TimePoint latest = status.failuresCountedTo;
     for (const Instance &instance : fleet.instances) {
         if (instance.version == status.targetVersion() && instance.state == InstanceState::Failed
@@ -337,7 +373,8 @@ QString stuckText(const RollingStatus &status, const Counts &c)
         return QStringLiteral("%1 of %2 failed and none became ready")
             .arg(instancesText(status.failedSinceProgress), target);
     for (const auto &[request, version, holding] :
-         {std::tuple(retiringRequest(status), status.retiringVersion(), c.retiringHolding()),
+         {std::tuple(awaitedRetiringRequest(status, c), status.retiringVersion(),
+                     c.retiringHolding()),
           std::tuple(targetRequest(status), target, c.targetHolding())}) {
         if (unsettled(request, holding)) {
             return QStringLiteral("the deployer has not brought %1 to %2 (%3 now)")
@@ -385,7 +422,8 @@ QString movingReason(const RollingPlan &plan, const RollingStatus &status, const
 {
     const QString where = QStringLiteral("%1: %2").arg(activeTitle(status), whereText(status, c));
     for (const auto &[request, version, holding] :
-         {std::tuple(retiringRequest(status), status.retiringVersion(), c.retiringHolding()),
+         {std::tuple(awaitedRetiringRequest(status, c), status.retiringVersion(),
+                     c.retiringHolding()),
           std::tuple(targetRequest(status), status.targetVersion(), c.targetHolding())}) {
         if (request && request->failed) {
             return QStringLiteral("%1; the deployer refused to scale %2 to %3, asking again in %4.")
@@ -426,6 +464,7 @@ void requestScale(RollingDecision &decision, const QString &version, int instanc
     action.instances = instances;
     decision.actions.append(action);
     request = Request{double(instances), now, false, {}};
+    refusedForGood(decision.status, version) = false;
 }
 
 // Whether to ask for `target` now. The previous step has settled or its retry is due, so a
@@ -448,8 +487,9 @@ void step(const RollingPlan &plan, RollingDecision &decision, const Counts &c, T
     auto pending = [now](const std::optional<Request> &request, int holding) {
         return unsettled(request, holding) && now < request->at + actionRetryAfter;
     };
-    const bool waiting
-        = pending(targetAsk, c.targetHolding()) || pending(retiringAsk, c.retiringHolding());
+    const bool retiringGone = retiredForGood(status, c);
+    const bool waiting = pending(targetAsk, c.targetHolding())
+                         || (!retiringGone && pending(retiringAsk, c.retiringHolding()));
     if (!waiting) {
         const Step next = nextStep(plan, status, c);
         QStringList changes;
@@ -461,8 +501,10 @@ void step(const RollingPlan &plan, RollingDecision &decision, const Counts &c, T
                 changes.append(QStringLiteral("%1 to %2").arg(version, instancesText(target)));
             requestScale(decision, version, target, request, now);
         };
-        // Down first: the room the scale-up uses counts the slots this frees.
-        ask(retiringAsk, status.retiringVersion(), next.retiring, c.retiringHolding(), true);
+        // Down first: the room the scale-up uses counts the slots this frees. A version retired
+        // for good is not asked again: it has nothing left, and the answer would be the same.
+        if (!retiringGone)
+            ask(retiringAsk, status.retiringVersion(), next.retiring, c.retiringHolding(), true);
         ask(targetAsk, status.targetVersion(), next.target, c.targetHolding(), false);
         if (!changes.isEmpty()) {
             const Limits limits = limitsOf(plan, status.replicas);
@@ -508,9 +550,12 @@ void stall(const RollingPlan &plan, RollingDecision &decision, const Counts &c, 
 
 bool doneNow(const RollingStatus &status, const Counts &c, TimePoint now)
 {
+    if (c.targetReady < status.replicas || c.retiringHolding() > 0 || c.retiringDraining > 0)
+        return false;
+    if (retiredForGood(status, c))
+        return true;
     const std::optional<Request> &retired = retiringRequest(status);
-    return c.targetReady >= status.replicas && c.retiringHolding() == 0 && c.retiringDraining == 0
-           && retired && retired->target == 0 && !retired->failed && retired->at < now;
+    return retired && retired->target == 0 && !retired->failed && retired->at < now;
 }
 
 void finish(RollingDecision &decision, const Counts &c, TimePoint now)
@@ -688,10 +733,16 @@ QString refusal(const RollingPlan &, const RollingStatus &status, ReleaseCommand
     default: break;
     }
     if (status.finished()) {
+        // This engine rolls back only what it is still rolling; once finished, the old version
+        // comes back through a release of its own.
         if (command == ReleaseCommand::RollBack && status.succeeded()) {
+            const std::optional<Duration> estimate = succeededPace(status);
             return QStringLiteral("%1 has finished and %2 is retired; going back means a new "
-                                  "rolling release of %2")
-                .arg(title, status.fromVersion);
+                                  "rolling release of %2%3")
+                .arg(title, status.fromVersion,
+                     estimate ? QStringLiteral(", about %1 at this release's pace")
+                                    .arg(formatDuration(*estimate))
+                              : QString());
         }
         return QStringLiteral("%1 has finished (%2); there is nothing to %3")
             .arg(title,
@@ -801,13 +852,19 @@ RollingDecision actionFailed(const RollingPlan &plan, const RollingStatus &statu
         else if (action.version == status.fromVersion)
             request = &next.fromScaleRequest;
     }
-    // A late answer to an older request leaves the newer one alone.
-    if (request && *request && int((*request)->target) == action.instances) {
-        (*request)->failed = true;
-        (*request)->at = now;
-    }
     const bool permanent
         = error.kind == Error::Kind::Invalid || error.kind == Error::Kind::Unsupported;
+    // A late answer to an older request leaves the newer one alone.
+    const bool current = request && *request && int((*request)->target) == action.instances;
+    if (current) {
+        (*request)->failed = true;
+        (*request)->at = now;
+        refusedForGood(next, action.version) = permanent;
+    }
+    // Refused for good, a scale of the retiring version with nothing of it left changes nothing:
+    // that version counts as retired, and the release goes on without asking again.
+    const bool moot = current && permanent && action.version == next.retiringVersion()
+                      && observed.fleet && retiredForGood(next, countFleet(next, *observed.fleet));
     const bool retried = !permanent && !next.finished() && !next.pausedAt;
     QList<ReleaseEvent> events;
     events.append(makeEvent(
@@ -815,9 +872,11 @@ RollingDecision actionFailed(const RollingPlan &plan, const RollingStatus &statu
         QStringLiteral("%1: %2 failed: %3%4")
             .arg(activeTitle(next), action.describe(), error.message,
                  retried ? QStringLiteral("; retrying in %1").arg(formatDuration(actionRetryAfter))
-                         : QString())));
+                 : moot  ? QStringLiteral("; nothing of %1 is left, so it counts as retired")
+                              .arg(action.version)
+                        : QString())));
     // Asking again cannot change a refusal like this; an operator has to look.
-    if (permanent && !next.finished() && !next.pausedAt) {
+    if (permanent && !moot && !next.finished() && !next.pausedAt) {
         next.pausedAt = now;
         next.stalled = false;
         events.append(makeEvent(next, ReleaseEvent::Kind::Paused, now,
@@ -869,6 +928,8 @@ RollingProgress progress(const RollingPlan &plan, const RollingStatus &status,
 std::optional<Duration> rollbackEstimate(const RollingPlan &, const RollingStatus &status,
                                          const ServiceStatus &observed, TimePoint now)
 {
+    if (status.succeeded())
+        return succeededPace(status);
     if (status.rollingBack() || !observed.fleet)
         return std::nullopt;
     const Counts c = countFleet(status, *observed.fleet);

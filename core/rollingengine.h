@@ -71,7 +71,9 @@ struct RollingStatus {
     int remainingOther = 0; // the other version's instances still holding a slot, last seen
     int draining = 0;       // instances of either version draining, last seen
     // Instances of the target version seen failing since the last progress, so a stall can say
-    // how many; a failure is counted once, by the time it failed, up to failuresCountedTo.
+    // how many; a failure is counted once, by the time it failed, up to failuresCountedTo. The
+    // count stands still while paused, so a stall's reason keeps the number its event gave, and
+    // a resume or a rollback starts it again from zero.
     int failedSinceProgress = 0;
     TimePoint failuresCountedTo;
     std::optional<TimePoint> pausedAt;
@@ -86,6 +88,10 @@ struct RollingStatus {
 
     std::optional<Request> fromScaleRequest;
     std::optional<Request> toScaleRequest;
+    // The deployer refused that request for good (Invalid or Unsupported): asking again cannot
+    // change its answer. Cleared by the next request for the version.
+    bool fromScaleRefusedForGood = false;
+    bool toScaleRefusedForGood = false;
 
     bool rollingBack() const { return rollbackStartedAt.has_value(); }
     // The version the release is moving to now, and the one it retires.
@@ -141,16 +147,24 @@ struct RollingProgress {
 //    holds more than the total allows.
 //  - Done when the target version has `replicas` ready and the retiring version holds none and
 //    has finished draining, and the scale to zero was asked for in an earlier decision (one
-//    asked for just now may still be refused).
+//    asked for just now may still be refused). A retiring version that holds nothing and drains
+//    nothing needs no scale to zero once the deployer has refused its last scale for good (a
+//    scale to zero, or a scale-up that never created anything, as for an undeclared version):
+//    asking again would only be refused again, so the release ends without it. A rollback from
+//    a version the deployer refused to start thus ends as soon as the old version is whole.
 //  - No progress within progressDeadline pauses the release with a Stalled event naming what
-//    is stuck (instances failing to start, for example); Resume restarts the deadline. A pause
+//    is stuck (instances failing to start, for example); Resume restarts the deadline. Failures
+//    are not counted while paused, so the reason keeps the count the event gave. A pause
 //    holds the next step, not the end: a release whose last scale-down was asked for still
 //    finishes once the retiring instances have drained.
 //  - RollBack swaps the roles: the previous version is rolled out again under the same budgets.
 //    It also applies to a paused or stalled release, and sets it moving.
 //  - Refused or unanswered actions are retried after actionRetryAfter, with targets worked out
 //    again from what is observed then (the fleet may have changed meanwhile); Invalid or
-//    Unsupported refusals pause the release with the backend's message.
+//    Unsupported refusals pause the release with the backend's message, except a refused scale
+//    of a retiring version of which nothing is left (see Done above), which is not asked again.
+//  - A finished release is not rolled back: RollBack after success is refused, saying that a new
+//    rolling release of the old version is the way back and how long it would take.
 namespace rolling {
 
 // Starts a release of `version` from the version serving now (the only live version). Refused,
@@ -179,8 +193,9 @@ RollingProgress progress(const RollingPlan &plan, const RollingStatus &status,
                          const ServiceStatus &observed, TimePoint now);
 // How long rolling the previous version out again would take: the instances of the new version
 // to replace at the pace this release has kept (instances replaced per minute since it started).
-// After success that is as long as the release took. None before any instance was replaced,
-// and none once a rollback is under way or done (progress' eta covers one under way).
+// After success that is as long as the release took, whatever the fleet shows since. None
+// before any instance was replaced, and none once a rollback is under way or done (progress'
+// eta covers one under way).
 std::optional<Duration> rollbackEstimate(const RollingPlan &plan, const RollingStatus &status,
                                          const ServiceStatus &observed, TimePoint now);
 

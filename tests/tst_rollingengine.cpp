@@ -176,6 +176,9 @@ private Q_SLOTS:
     void backendRefusals_data();
     void backendRefusals();
     void aLateRefusalLeavesANewerRequestAlone();
+    void aRefusedVersionWithNothingLeftDoesNotHoldTheRollback();
+    void aRollbackEndsThoughItsScaleToZeroIsRefusedForGood();
+    void aStallKeepsItsCountWhilePaused();
     void progressAndEstimates();
 };
 
@@ -775,9 +778,10 @@ void TestRollingEngine::commands_data()
     refused("roll back needs a reason", none, C::RollBack, " ", "a reason is required");
     refused("roll back twice", rollingBack, C::RollBack, "again",
             "api (production) 2.0.0 is already rolling back to 1.0.0");
+    // Still refused, but saying what going back takes: this release's 1 min 50 s again.
     refused("roll back after success", succeeded, C::RollBack, "late regression",
             "api (production) 2.0.0 has finished and 1.0.0 is retired; going back means a new "
-            "rolling release of 1.0.0");
+            "rolling release of 1.0.0, about 1 min 50 s at this release's pace");
     refused("roll back after a rollback", rolledBack, C::RollBack, "again",
             "has finished (rolled back); there is nothing to roll back");
     refused("pause a finished release", succeeded, C::Pause, "",
@@ -970,6 +974,148 @@ void TestRollingEngine::aLateRefusalLeavesANewerRequestAlone()
     QCOMPARE(d.status.toScaleRequest->at, at(30s));
 }
 
+void TestRollingEngine::aRefusedVersionWithNothingLeftDoesNotHoldTheRollback()
+{
+    // 2.0.0 is not declared: the deployer refuses its scale-up for good and nothing of it is
+    // ever created.
+    const RollingPlan p = plan("1", "0");
+    const RollingStatus status = started(p);
+    QCOMPARE(status.toScaleRequest->target, 1.0);
+    const ServiceStatus untouched = observe({});
+    const Error undeclared{Error::Kind::Invalid, QStringLiteral("api has no version 2.0.0")};
+    const RollingDecision refused
+        = rolling::actionFailed(p, status, scale(newVersion, 1), undeclared, untouched, at(1s));
+    QCOMPARE(kinds(refused.events), (QStringList{"action-failed", "paused"}));
+
+    // Rolling back has nothing to undo: 1.0.0 is whole, 2.0.0 has nothing to scale down, and a
+    // scale to zero could only be refused again. The rollback ends at once.
+    const auto back
+        = rolling::command(p, refused.status, ReleaseCommand::RollBack, QStringLiteral("bob"),
+                           QStringLiteral("typo in the version"), untouched, at(10s));
+    QVERIFY2(back, qPrintable(back ? QString() : back.error()));
+    const RollingDecision &d = back.value();
+    QCOMPARE(described(d.actions), QStringList());
+    QCOMPARE(kinds(d.events), (QStringList{"rollback-started", "rolled-back"}));
+    QCOMPARE(toString(rolling::phase(p, d.status)), QStringLiteral("rolled back"));
+    QVERIFY2(d.reason.startsWith(QStringLiteral("Rolled back in 10 s")), qPrintable(d.reason));
+    const RollingDecision again = rolling::decide(p, d.status, untouched, at(10s));
+    QCOMPARE(again.status, d.status);
+    QCOMPARE(described(again.actions), QStringList());
+
+    // Where the first step had already scaled 1.0.0 down, the rollback brings it back first and
+    // ends once it is whole, without asking 2.0.0 for anything.
+    const RollingPlan wide = plan();
+    RollingStatus partway = started(wide);
+    const Picture shrunk{.oldReady = 8, .oldDraining = 2};
+    const RollingDecision shrunkRefused = rolling::actionFailed(
+        wide, partway, scale(newVersion, 3), undeclared, observe(shrunk), at(1s));
+    QCOMPARE(kinds(shrunkRefused.events), (QStringList{"action-failed", "paused"}));
+    const auto wideBack
+        = rolling::command(wide, shrunkRefused.status, ReleaseCommand::RollBack,
+                           QStringLiteral("bob"), QStringLiteral("typo"), observe(shrunk), at(10s));
+    QVERIFY(wideBack);
+    QCOMPARE(described(wideBack.value().actions), QStringList{"scale 1.0.0 to 10 instances"});
+    QCOMPARE(toString(rolling::phase(wide, wideBack.value().status)),
+             QStringLiteral("rolling back"));
+    QVERIFY2(!wideBack.value().reason.contains(QStringLiteral("refused")),
+             qPrintable(wideBack.value().reason));
+    const RollingDecision whole
+        = rolling::decide(wide, wideBack.value().status, observe({.oldReady = 10}), at(40s));
+    QCOMPARE(described(whole.actions), QStringList());
+    QCOMPARE(kinds(whole.events), QStringList{"rolled-back"});
+
+    // Going forward instead, resuming asks again: the operator may have declared it meanwhile.
+    const auto resumed = rolling::command(p, refused.status, ReleaseCommand::Resume,
+                                          QStringLiteral("bob"), QString(), untouched, at(60s));
+    QVERIFY(resumed);
+    QCOMPARE(described(resumed.value().actions), QStringList{"scale 2.0.0 to 1 instance"});
+    QVERIFY(!resumed.value().status.toScaleRefusedForGood);
+}
+
+void TestRollingEngine::aRollbackEndsThoughItsScaleToZeroIsRefusedForGood()
+{
+    const RollingPlan p = plan();
+    RollingStatus status = started();
+    asked(status, 8, 3, 0s);
+    // The scale-up never showed, and 1.0.0's drains are over.
+    const Picture shrunk{.oldReady = 8};
+    seen(status, shrunk);
+    const auto back = rolling::command(p, status, ReleaseCommand::RollBack, QStringLiteral("bob"),
+                                       QStringLiteral("wrong image"), observe(shrunk), at(40s));
+    QVERIFY(back);
+    QCOMPARE(described(back.value().actions),
+             (QStringList{"scale 2.0.0 to 0 instances", "scale 1.0.0 to 10 instances"}));
+
+    const Error unsupported{Error::Kind::Unsupported,
+                            QStringLiteral("2.0.0 was withdrawn; it cannot be scaled")};
+    // With an instance of 2.0.0 still there, the refusal matters: the release pauses.
+    const RollingDecision blocked
+        = rolling::actionFailed(p, back.value().status, scale(newVersion, 0), unsupported,
+                                observe({.oldReady = 8, .oldStarting = 2, .newReady = 1}), at(41s));
+    QCOMPARE(kinds(blocked.events), (QStringList{"action-failed", "paused"}));
+
+    // With nothing of 2.0.0 left, it changes nothing: the rollback goes on and ends.
+    const Picture growing{.oldReady = 8, .oldStarting = 2};
+    const RollingDecision d = rolling::actionFailed(p, back.value().status, scale(newVersion, 0),
+                                                    unsupported, observe(growing), at(41s));
+    QCOMPARE(kinds(d.events), QStringList{"action-failed"});
+    QVERIFY2(d.events.front().reason.endsWith(
+                 QStringLiteral("; nothing of 2.0.0 is left, so it counts as retired")),
+             qPrintable(d.events.front().reason));
+    QVERIFY(!d.status.pausedAt);
+    QCOMPARE(toString(rolling::phase(p, d.status)), QStringLiteral("rolling back"));
+    QVERIFY2(d.reason.contains(QStringLiteral("waiting for 2 instances of 1.0.0 to become ready")),
+             qPrintable(d.reason));
+    // Not asked again after the retry interval.
+    const RollingDecision later = rolling::decide(p, d.status, observe(growing), at(90s));
+    QCOMPARE(described(later.actions), QStringList());
+    QCOMPARE(kinds(later.events), QStringList());
+
+    const RollingDecision done = rolling::decide(p, d.status, observe({.oldReady = 10}), at(65s));
+    QCOMPARE(described(done.actions), QStringList());
+    QCOMPARE(kinds(done.events), QStringList{"rolled-back"});
+    QCOMPARE(toString(rolling::phase(p, done.status)), QStringLiteral("rolled back"));
+}
+
+void TestRollingEngine::aStallKeepsItsCountWhilePaused()
+{
+    const RollingPlan p = plan();
+    RollingStatus status = started();
+    asked(status, 8, 3, 0s);
+    const Picture failing{.oldReady = 8, .oldDraining = 2, .newFailed = 3};
+    seen(status, failing);
+    const RollingDecision stalled = rolling::decide(p, status, observe(failing), at(600s));
+    QCOMPARE(kinds(stalled.events), QStringList{"stalled"});
+    QCOMPARE(stalled.events.front().values.value(QStringLiteral("failed")), 3.0);
+
+    // Stalled, the replacements keep crashing: four more failures by 15 min.
+    ServiceStatus later = observe(failing);
+    for (int i = 0; i < 4; ++i) {
+        later.fleet->instances.append(
+            {QStringLiteral("api-r%1").arg(i), newVersion, InstanceState::Failed,
+             at(std::chrono::seconds(650 + 60 * i)), QStringLiteral("a")});
+    }
+    const RollingDecision paused = rolling::decide(p, stalled.status, later, at(900s));
+    QCOMPARE(kinds(paused.events), QStringList());
+    QCOMPARE(paused.status.failedSinceProgress, 3);
+    // The reason says what the stall's event said.
+    QCOMPARE(paused.reason, stalled.reason);
+    QVERIFY2(paused.reason.contains(QStringLiteral("3 instances of 2.0.0 failed and none became "
+                                                   "ready")),
+             qPrintable(paused.reason));
+
+    // Resumed, the failures of the pause are not counted; the next ones are.
+    const auto resumed = rolling::command(p, paused.status, ReleaseCommand::Resume,
+                                          QStringLiteral("bob"), QString(), later, at(960s));
+    QVERIFY(resumed);
+    QCOMPARE(resumed.value().status.failedSinceProgress, 0);
+    ServiceStatus after = later;
+    after.fleet->instances.append({QStringLiteral("api-r9"), newVersion, InstanceState::Failed,
+                                   at(1000s), QStringLiteral("a")});
+    QCOMPARE(
+        rolling::decide(p, resumed.value().status, after, at(1010s)).status.failedSinceProgress, 1);
+}
+
 void TestRollingEngine::progressAndEstimates()
 {
     const RollingPlan p = plan();
@@ -1005,6 +1151,12 @@ void TestRollingEngine::progressAndEstimates()
     const Picture done{.oldReady = 0, .newReady = 10};
     QCOMPARE(rolling::progress(p, status, observe(done), at(400s)).eta, std::nullopt);
     QCOMPARE(rolling::rollbackEstimate(p, status, observe(done), at(400s)),
+             std::optional<Duration>(5min));
+    // That is the release's own length, whatever the fleet shows since.
+    QCOMPARE(rolling::rollbackEstimate(
+                 p, status, observe({.oldReady = 0, .newReady = 7, .newFailed = 3}), at(400s)),
+             std::optional<Duration>(5min));
+    QCOMPARE(rolling::rollbackEstimate(p, status, observe({.fleetKnown = false}), at(400s)),
              std::optional<Duration>(5min));
 
     QCOMPARE(toString(RollingPhase::RollingBack), QStringLiteral("rolling back"));

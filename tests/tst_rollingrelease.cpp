@@ -235,6 +235,8 @@ private Q_SLOTS:
     void aStalledReleasePausesAndRollsBack();
     void pauseHoldsTheNextStep();
     void rollBackMidRelease();
+    void rollBackFromAVersionTheDeployerRefuses_data();
+    void rollBackFromAVersionTheDeployerRefuses();
 };
 
 void TestRollingRelease::wholeReleases_data()
@@ -308,6 +310,11 @@ void TestRollingRelease::wholeReleases()
     QVERIFY(happened.contains(QStringLiteral("scaled")));
     QVERIFY2(!happened.contains(QStringLiteral("stalled")), qPrintable(happened.join(' ')));
     QVERIFY2(!happened.contains(QStringLiteral("action-failed")), qPrintable(happened.join(' ')));
+    // Done, the release is not rolled back: going back is a release of its own, as long again.
+    QCOMPARE(f.releases->refusal(api, ReleaseCommand::RollBack),
+             QStringLiteral("api (production) 2.0.0 has finished and 1.0.0 is retired; going back "
+                            "means a new rolling release of 1.0.0, about %1 at this release's pace")
+                 .arg(formatDuration(*run.status.endedAt - run.status.startedAt)));
 
     // 2.0.0 runs at full size and ready; nothing of 1.0.0 is left, draining included.
     const FleetSnapshot end = f.truth();
@@ -345,7 +352,8 @@ void TestRollingRelease::aStalledReleasePausesAndRollsBack()
                  " instances of 2.0.0 failed and none became ready in the last 10 min; paused. "
                  "Fix the cause and resume, or roll back.")),
              qPrintable(stall.reason));
-    QVERIFY(stall.values.value(QStringLiteral("failed")) >= 3);
+    const int failedAtStall = int(stall.values.value(QStringLiteral("failed")));
+    QVERIFY(failedAtStall >= 3);
     // About ten minutes after the last progress: the first step's drains ending.
     const Duration stalledAfter = stall.at - run.status.startedAt;
     QVERIFY2(stalledAfter > 10min && stalledAfter < 11min,
@@ -356,6 +364,11 @@ void TestRollingRelease::aStalledReleasePausesAndRollsBack()
     f.runFor(3min);
     QCOMPARE(count(f.release().events, ReleaseEvent::Kind::Scaled), scaled);
     QVERIFY(!f.release().finished());
+    // The replacements kept failing meanwhile, but the reason still gives the stall's count.
+    QVERIFY2(f.release().reason.contains(
+                 QStringLiteral(": %1 instances of 2.0.0 failed and none became ready")
+                     .arg(failedAtStall)),
+             qPrintable(f.release().reason));
     QCOMPARE(f.releases->refusal(api, ReleaseCommand::Pause),
              QStringLiteral("api (production) 2.0.0 is already paused: it stalled"));
 
@@ -443,6 +456,62 @@ void TestRollingRelease::rollBackMidRelease()
     QVERIFY2(took < *estimate * 3 / 2 && took > *estimate / 2,
              qPrintable(QStringLiteral("took %1, estimated %2")
                             .arg(formatDuration(took), formatDuration(*estimate))));
+}
+
+void TestRollingRelease::rollBackFromAVersionTheDeployerRefuses_data()
+{
+    QTest::addColumn<int>("replicas");
+    QTest::addColumn<QByteArray>("surge");
+    QTest::addColumn<QByteArray>("unavailable");
+    // Whether the old version was scaled down before the refusal, so the rollback has work.
+    QTest::addColumn<bool>("shrunk");
+
+    QTest::newRow("surge only: nothing to undo")
+        << 4 << QByteArray("1") << QByteArray("0") << false;
+    QTest::newRow("25 %: the old version scaled down first")
+        << 10 << QByteArray("25%") << QByteArray("25%") << true;
+}
+
+void TestRollingRelease::rollBackFromAVersionTheDeployerRefuses()
+{
+    QFETCH(int, replicas);
+    QFETCH(QByteArray, surge);
+    QFETCH(QByteArray, unavailable);
+    QFETCH(bool, shrunk);
+    Fixture f;
+    QVERIFY(f.open(workspace(replicas, surge, unavailable), replicas));
+    // 3.0.0 is not declared: the simulator refuses to scale it, for good.
+    const QString undeclared = QStringLiteral("3.0.0");
+    QVERIFY(f.releases->start(api, undeclared, QString(), QString()));
+    f.runFor(10s);
+    QCOMPARE(toString(rolling::phase(f.run().plan, f.run().status)), QStringLiteral("paused"));
+    QVERIFY(count(f.release().events, ReleaseEvent::Kind::ActionFailed) == 1);
+    QCOMPARE(live(f.truth(), undeclared, true), 0);
+
+    const auto back
+        = f.releases->command(api, ReleaseCommand::RollBack, QStringLiteral("typo in the version"));
+    QVERIFY2(back, qPrintable(back ? QString() : back.error()));
+    if (!shrunk) {
+        // Nothing to undo: the rollback ends at once.
+        QVERIFY2(f.release().finished(), qPrintable(f.release().reason));
+    } else {
+        QVERIFY(!f.release().finished());
+        QVERIFY2(f.runUntilFinished(2min), qPrintable(f.release().reason));
+    }
+    QVERIFY2(f.violations.isEmpty(), qPrintable(f.violations.join(QLatin1Char('\n'))));
+    QCOMPARE(toString(rolling::phase(f.run().plan, f.run().status)), QStringLiteral("rolled back"));
+    // 3.0.0 was refused once, and not asked again.
+    QCOMPARE(count(f.release().events, ReleaseEvent::Kind::ActionFailed), 1);
+    QCOMPARE(kinds(f.release().events).last(), QStringLiteral("rolled-back"));
+    const FleetSnapshot end = f.truth();
+    QCOMPARE(ready(end, oldVersion), replicas);
+    QCOMPARE(live(end, oldVersion), replicas);
+
+    // The service is free again: the intended version can be released.
+    const auto next = f.releases->start(api, newVersion, QString(), QString());
+    QVERIFY2(next, qPrintable(next ? QString() : next.error()));
+    QVERIFY2(f.runUntilFinished(), qPrintable(f.release().reason));
+    QVERIFY(f.run().status.succeeded());
 }
 
 QTEST_GUILESS_MAIN(TestRollingRelease)
