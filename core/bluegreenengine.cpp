@@ -236,19 +236,18 @@ QString redeployText(const BlueGreenStatus &status)
             .arg(formatDuration(*estimate))
             .arg(status.replicas);
     }
-    return QStringLiteral("as long as bringing %1 instances up takes, then a switch")
+    return QStringLiteral("as long as starting %1 instances takes, then a switch")
         .arg(status.replicas);
 }
 
-QString retiredRefusal(const BlueGreenPlan &plan, const BlueGreenStatus &status)
+// Once the old colour's scale-down was asked for (retiredAt).
+QString retiredRefusal(const BlueGreenStatus &status)
 {
-    const QString when = status.retiredAt
-                             ? QStringLiteral("was scaled down at %1 when the warm window ended")
-                                   .arg(formatUtc(*status.retiredAt))
-                             : QStringLiteral("is being scaled down: the warm window ended at %1")
-                                   .arg(formatUtc(windowEnd(plan, status)));
-    return QStringLiteral("%1: %2 %3; going back now is a new deploy of %2, %4")
-        .arg(serviceTitle(status.service), status.oldVersion, when, redeployText(status));
+    Q_ASSERT(status.retiredAt);
+    return QStringLiteral("%1: %2 was scaled down at %3 when the warm window ended; going back "
+                          "now is a new deploy of %2, %4")
+        .arg(serviceTitle(status.service), status.oldVersion,
+             formatUtc(status.retiredAt.value_or(status.startedAt)), redeployText(status));
 }
 
 QString endedText(const BlueGreenStatus &status)
@@ -279,17 +278,37 @@ std::optional<MetricsSnapshot> postSwitchMetrics(const BlueGreenStatus &status,
     return snapshot;
 }
 
+// Where a gate's data is recorded to reach, and up to where it must (see warm()).
+struct DataEnds {
+    QMap<QString, TimePoint> *until = nullptr; // per gate: the end of the data last measured on
+    // A gate short of it measures only data reaching it, for an interval and finalMetricsLag.
+    std::optional<TimePoint> mustReach;
+};
+
+bool reaches(const QMap<QString, TimePoint> &until, const QString &gate, TimePoint end)
+{
+    const auto it = until.constFind(gate);
+    return it != until.cend() && *it >= end;
+}
+
 // Takes the measurements that are due, on data wholly after `since`; `when` says which side of
 // the switch they are on. Returns false when a gate reached its failure limit: the release is
 // then aborted with the gate's reason.
 bool measureGates(const BlueGreenPlan &plan, BlueGreenDecision &decision, QList<GateState> &gates,
                   TimePoint since, const std::optional<MetricsSnapshot> &metrics,
                   const QString &metricsError, const QString &when, TimePoint now,
-                  QStringList &waiting)
+                  QStringList &waiting, const DataEnds &ends = {})
 {
     BlueGreenStatus &status = decision.status;
     for (GateState &state : gates) {
         const GateSpec gate = plan.gates.value(state.gate);
+        // Past the window's end, a gate that has not judged its last interval waits for metrics
+        // that reach it rather than measure an interval that stops short; after the wait it
+        // measures as before, so a failure without new data does not hold the old colour forever.
+        if (ends.until && ends.mustReach && !reaches(*ends.until, state.gate, *ends.mustReach)
+            && now < *ends.mustReach + gate.interval + finalMetricsLag
+            && (!metrics || metrics->at < *ends.mustReach))
+            continue;
         const GateTurn turn = gateTurn(
             gate, state, since, metrics, metricsError, status.newVersion, status.oldVersion,
             QStringLiteral("wholly after %1").arg(formatUtc(since)), now);
@@ -298,8 +317,14 @@ bool measureGates(const BlueGreenPlan &plan, BlueGreenDecision &decision, QList<
             waiting.append(state.gate);
         if (!turn.measurement)
             continue;
+        // As gateTurn decides: on the snapshot when it is wholly after `since` and newer than the
+        // last measurement, otherwise inconclusive for want of data.
+        const bool onData = metrics && metrics->at - metrics->interval >= since
+                            && (!state.last || metrics->at > state.last->at);
         const Measurement &m = *turn.measurement;
         recordMeasurement(state, m);
+        if (ends.until && onData)
+            ends.until->insert(state.gate, metrics->at);
 
         ReleaseEvent event = makeEvent(
             status, ReleaseEvent::Kind::GateMeasured, now,
@@ -439,6 +464,7 @@ void beforeSwitch(const BlueGreenPlan &plan, BlueGreenDecision &decision,
         requestScale(decision, newVersion, status.replicas, status.newScaleRequest, now);
         if (!status.deployAskedAt) {
             status.deployAskedAt = now;
+            status.newHeldAtDeploy = heldCount(observed, newVersion);
             ReleaseEvent event = makeEvent(
                 status, ReleaseEvent::Kind::Scaled, now,
                 QStringLiteral("starting %1 instances of %2 as the idle colour; %3 keeps all "
@@ -529,6 +555,42 @@ void beforeSwitch(const BlueGreenPlan &plan, BlueGreenDecision &decision,
     decision.reason = text + QLatin1Char('.');
 }
 
+// "3 left", or "0 left, 2 draining"
+QString leftText(int left, int draining)
+{
+    if (draining == 0)
+        return QStringLiteral("%1 left").arg(left);
+    return QStringLiteral("%1 left, %2 draining").arg(left).arg(draining);
+}
+
+int drainingCount(const ServiceStatus &observed, const QString &version)
+{
+    return countInState(observed, version, {InstanceState::Draining});
+}
+
+// After the switch and before the retirement, the router shows all traffic on the old colour
+// although the release asked for no switch back: someone moved it. Recorded as a switch back, so
+// the new colour is scaled down and the release ends rolled back.
+void noticeSwitchBack(const BlueGreenPlan &plan, BlueGreenDecision &decision,
+                      const ServiceStatus &observed, TimePoint now)
+{
+    BlueGreenStatus &status = decision.status;
+    status.aborted = true;
+    status.switchedBack = true;
+    status.abortReason = QStringLiteral("the router was switched back to %1 outside the release")
+                             .arg(status.oldVersion);
+    status.holdReason.clear();
+    ReleaseEvent event = makeEvent(
+        status, ReleaseEvent::Kind::SwitchedBack, now,
+        QStringLiteral("the router shows all traffic on %1 again; it was switched back outside "
+                       "the release after %2 on %3, so %3 is scaled down")
+            .arg(status.oldVersion, formatDuration(now - status.switchedAt.value_or(now)),
+                 status.newVersion));
+    event.values = latestValues(plan, status.postSwitchGates);
+    event.values.insert(QStringLiteral("ready.old"), readyCount(observed, status.oldVersion));
+    decision.events.append(event);
+}
+
 // Switched: the old colour stays warm while post-switch gates watch, then it is retired.
 void warm(const BlueGreenPlan &plan, BlueGreenDecision &decision, const ServiceStatus &observed,
           TimePoint now)
@@ -537,6 +599,14 @@ void warm(const BlueGreenPlan &plan, BlueGreenDecision &decision, const ServiceS
     const QString &oldVersion = status.oldVersion;
     const QString &newVersion = status.newVersion;
     const QString live = liveColour(observed);
+    // The release asks for a switch back only once aborted (undo()), and its switch to the new
+    // colour has landed: all traffic on the old colour here was moved there by someone else.
+    const bool ownSwitchBackAsked = switchAskedFor(status, oldVersion);
+    if (!status.retiredAt && live == oldVersion && !ownSwitchBackAsked) {
+        noticeSwitchBack(plan, decision, observed, now);
+        undo(plan, decision, observed, now);
+        return;
+    }
     if (shouldRequest(status.newScaleRequest, status.replicas, {},
                       heldCount(observed, newVersion) == status.replicas, now))
         requestScale(decision, newVersion, status.replicas, status.newScaleRequest, now);
@@ -544,9 +614,13 @@ void warm(const BlueGreenPlan &plan, BlueGreenDecision &decision, const ServiceS
     if (!status.retiredAt) {
         const TimePoint end = windowEnd(plan, status);
         QStringList waiting;
+        DataEnds ends;
+        ends.until = &status.postSwitchDataUntil;
+        if (now >= end)
+            ends.mustReach = end;
         if (!measureGates(plan, decision, status.postSwitchGates, *status.switchedAt,
                           postSwitchMetrics(status, observed), observed.metricsError,
-                          QStringLiteral("after the switch"), now, waiting)) {
+                          QStringLiteral("after the switch"), now, waiting, ends)) {
             undo(plan, decision, observed, now);
             return;
         }
@@ -585,28 +659,67 @@ void warm(const BlueGreenPlan &plan, BlueGreenDecision &decision, const ServiceS
             decision.reason = QStringLiteral("Holding: %1.").arg(text);
             return;
         }
+        // Every post-switch gate judges the window's last interval too: the old colour waits
+        // for metrics reaching the window's end, at most a gate interval and a little lag.
+        const GateState *awaited = nullptr;
+        TimePoint awaitedUntil;
+        QStringList unjudged;
+        for (const GateState &state : std::as_const(status.postSwitchGates)) {
+            if (reaches(status.postSwitchDataUntil, state.gate, end))
+                continue;
+            const Duration wait = plan.gates.value(state.gate).interval + finalMetricsLag;
+            if (now < end + wait) {
+                if (!awaited) {
+                    awaited = &state;
+                    awaitedUntil = end + wait;
+                }
+                wakeNoLaterThan(decision, end + wait);
+            } else {
+                unjudged.append(QStringLiteral("gate %1 had no metrics reaching the window's end "
+                                               "within %2 of it")
+                                    .arg(state.gate, formatDuration(wait)));
+            }
+        }
+        if (awaited) {
+            const QString text
+                = QStringLiteral("the warm window ended at %1, but gate %2 has not yet measured "
+                                 "%3 on metrics reaching that moment; %4 stays warm until it has, "
+                                 "at most until %5")
+                      .arg(formatUtc(end), awaited->gate, newVersion, oldVersion,
+                           formatUtc(awaitedUntil));
+            // Metrics a little late are the rule: the wait is announced once it lasts longer.
+            if (now >= end + finalMetricsLag)
+                hold(decision, QStringLiteral("retire:last ") + awaited->gate, text, now);
+            else
+                wakeNoLaterThan(decision, end + finalMetricsLag);
+            decision.reason = QStringLiteral("Holding: %1.").arg(text);
+            return;
+        }
         status.retiredAt = now;
         status.holdReason.clear();
         requestScale(decision, oldVersion, 0, status.oldScaleRequest, now);
-        ReleaseEvent event = makeEvent(
-            status, ReleaseEvent::Kind::Scaled, now,
-            QStringLiteral("the warm window of %1 ended: scaling %2 down; going back to %2 is "
-                           "from now on a new deploy, %3")
-                .arg(formatDuration(plan.warmWindow + status.extended), oldVersion,
-                     redeployText(status)));
+        QString text = QStringLiteral("the warm window of %1 ended: scaling %2 down; going back "
+                                      "to %2 is from now on a new deploy, %3")
+                           .arg(formatDuration(plan.warmWindow + status.extended), oldVersion,
+                                redeployText(status));
+        if (!unjudged.isEmpty())
+            text += QStringLiteral("; %1, so the window's last interval went unjudged")
+                        .arg(unjudged.join(QStringLiteral(", ")));
+        ReleaseEvent event = makeEvent(status, ReleaseEvent::Kind::Scaled, now, text);
         event.values = latestValues(plan, status.postSwitchGates);
         event.values.insert(QStringLiteral("instances"), 0);
         decision.events.append(event);
     }
 
     const int oldLeft = heldCount(observed, oldVersion);
+    const int oldDraining = drainingCount(observed, oldVersion);
     if (shouldRequest(status.oldScaleRequest, 0, {}, oldLeft == 0, now))
         requestScale(decision, oldVersion, 0, status.oldScaleRequest, now);
-    if (!scaledAway(status, status.oldScaleRequest, oldVersion, oldLeft, now)) {
+    // Done once nothing of it is left, draining instances included.
+    if (!scaledAway(status, status.oldScaleRequest, oldVersion, oldLeft, now) || oldDraining > 0) {
         decision.reason = QStringLiteral("The warm window ended: %1 serves all traffic; scaling %2 "
-                                         "down (%3 left).")
-                              .arg(newVersion, oldVersion)
-                              .arg(oldLeft)
+                                         "down (%3).")
+                              .arg(newVersion, oldVersion, leftText(oldLeft, oldDraining))
                           + refusedText(status, scaleAction(oldVersion, 0));
         return;
     }
@@ -664,31 +777,44 @@ void undo(const BlueGreenPlan &plan, BlueGreenDecision &decision, const ServiceS
     }
 
     const int newLeft = heldCount(observed, newVersion);
-    if (!status.deployAskedAt && newLeft == 0) {
-        // Stopped before anything of the new colour was asked for: nothing to take down.
+    const int newDraining = drainingCount(observed, newVersion);
+    // Nothing of the new colour to take down: its scale-up was never asked for, or the deployer
+    // refused it for good and the fleet shows none of it.
+    const bool neverAsked = !status.deployAskedAt;
+    const bool refusedUp
+        = observed.fleet && isRefused(status, scaleAction(newVersion, status.replicas));
+    if ((neverAsked || refusedUp) && newLeft == 0 && newDraining == 0) {
         status.endedAt = now;
-    } else {
-        if (shouldRequest(status.newScaleRequest, 0, {}, newLeft == 0, now)) {
-            const bool first = !status.newScaleRequest || status.newScaleRequest->target != 0;
-            if (requestScale(decision, newVersion, 0, status.newScaleRequest, now) && first) {
-                ReleaseEvent event
-                    = makeEvent(status, ReleaseEvent::Kind::Scaled, now,
-                                QStringLiteral("scaling %1 down; %2 serves all traffic")
-                                    .arg(newVersion, oldVersion));
-                event.values.insert(QStringLiteral("instances"), 0);
-                decision.events.append(event);
-            }
-        }
-        if (!scaledAway(status, status.newScaleRequest, newVersion, newLeft, now)) {
-            decision.reason = QStringLiteral("Rolling back: %1. %2 serves all traffic; scaling "
-                                             "%3 down (%4 left).")
-                                  .arg(status.abortReason, oldVersion, newVersion)
-                                  .arg(newLeft)
-                              + refusedText(status, scaleAction(newVersion, 0));
-            return;
-        }
-        status.endedAt = now;
+        decision.events.append(makeEvent(
+            status, ReleaseEvent::Kind::RolledBack, now,
+            neverAsked ? QStringLiteral("%1 serves all traffic; nothing of %2 was started")
+                             .arg(oldVersion, newVersion)
+                       : QStringLiteral("%1 serves all traffic; nothing of %2 runs, so there is "
+                                        "nothing to scale down: %3")
+                             .arg(oldVersion, newVersion, status.abortReason)));
+        decision.reason = endedText(status);
+        return;
     }
+    if (shouldRequest(status.newScaleRequest, 0, {}, newLeft == 0, now)) {
+        const bool first = !status.newScaleRequest || status.newScaleRequest->target != 0;
+        if (requestScale(decision, newVersion, 0, status.newScaleRequest, now) && first) {
+            ReleaseEvent event = makeEvent(status, ReleaseEvent::Kind::Scaled, now,
+                                           QStringLiteral("scaling %1 down; %2 serves all traffic")
+                                               .arg(newVersion, oldVersion));
+            event.values.insert(QStringLiteral("instances"), 0);
+            decision.events.append(event);
+        }
+    }
+    // Done once nothing of it is left, draining instances included.
+    if (!scaledAway(status, status.newScaleRequest, newVersion, newLeft, now) || newDraining > 0) {
+        decision.reason
+            = QStringLiteral("Rolling back: %1. %2 serves all traffic; scaling "
+                             "%3 down (%4).")
+                  .arg(status.abortReason, oldVersion, newVersion, leftText(newLeft, newDraining))
+              + refusedText(status, scaleAction(newVersion, 0));
+        return;
+    }
+    status.endedAt = now;
     decision.events.append(makeEvent(status, ReleaseEvent::Kind::RolledBack, now,
                                      QStringLiteral("%1 serves all traffic again and %2 is "
                                                     "scaled down")
@@ -841,6 +967,41 @@ BlueGreenDecision decide(const BlueGreenPlan &plan, const BlueGreenStatus &statu
     return decision;
 }
 
+namespace {
+
+// Past the window's end, before the retirement: what keeps the old colour warm, as the decision
+// at `now` has it. "3.8.0 is still warm: its retirement waits for gate errors, which failed its
+// last measurement"
+QString stillWarmText(const BlueGreenPlan &plan, const BlueGreenStatus &status,
+                      const ServiceStatus &observed, TimePoint now)
+{
+    // In warm()'s order, on the gates as measured now.
+    const BlueGreenStatus next = decide(plan, status, observed, now).status;
+    const TimePoint end = windowEnd(plan, status);
+    QString waitsFor;
+    if (next.retiredAt || next.aborted || now < end) {
+        // Retired or going back as of now: nothing keeps it warm.
+    } else if (liveColour(observed) != next.newVersion) {
+        waitsFor = QStringLiteral("the router to show all traffic on %1").arg(next.newVersion);
+    } else if (const GateState *failing = lastFailed(next.postSwitchGates)) {
+        waitsFor = QStringLiteral("gate %1, which failed its last measurement").arg(failing->gate);
+    } else {
+        for (const GateState &state : next.postSwitchGates) {
+            if (!reaches(next.postSwitchDataUntil, state.gate, end)) {
+                waitsFor
+                    = QStringLiteral("gate %1 to judge the window's last interval").arg(state.gate);
+                break;
+            }
+        }
+    }
+    if (waitsFor.isEmpty())
+        return QStringLiteral("the warm window ended at %1").arg(formatUtc(end));
+    return QStringLiteral("%1 is still warm: its retirement waits for %2")
+        .arg(status.oldVersion, waitsFor);
+}
+
+} // namespace
+
 QString refusal(const BlueGreenPlan &plan, const BlueGreenStatus &status,
                 const ServiceStatus &observed, ReleaseCommand command, TimePoint now)
 {
@@ -869,11 +1030,11 @@ QString refusal(const BlueGreenPlan &plan, const BlueGreenStatus &status,
             .arg(title, newVersion, oldVersion);
     default: break;
     }
-    const bool windowOver
-        = status.switchedAt && (status.retiredAt || now >= windowEnd(plan, status));
-    if ((command == Command::SwitchBack || command == Command::Abort) && !status.aborted
-        && windowOver)
-        return retiredRefusal(plan, status);
+    // The old colour is warm until its scale-down is asked for, which the end of the window
+    // alone does not do (see warm()).
+    const bool retired = status.switchedAt && status.retiredAt;
+    if ((command == Command::SwitchBack || command == Command::Abort) && !status.aborted && retired)
+        return retiredRefusal(status);
     if (status.finished()) {
         return QStringLiteral("%1: the release of %2 has finished (%3); there is nothing to %4")
             .arg(title, newVersion,
@@ -929,7 +1090,7 @@ QString refusal(const BlueGreenPlan &plan, const BlueGreenStatus &status,
                                   "is nothing to extend before the switch")
                 .arg(title, newVersion);
         }
-        if (windowOver) {
+        if (retired) {
             return QStringLiteral("%1: the warm window ended at %2 and %3 is being scaled down; "
                                   "it can no longer be kept warm")
                 .arg(title, formatUtc(windowEnd(plan, status)), oldVersion);
@@ -937,10 +1098,13 @@ QString refusal(const BlueGreenPlan &plan, const BlueGreenStatus &status,
         return {};
     case Command::Abort:
         if (status.switchedAt) {
+            const TimePoint end = windowEnd(plan, status);
             return QStringLiteral("%1: %2 has served all traffic since %3; switch back to %4 "
-                                  "instead (%5 of the warm window left)")
+                                  "instead (%5)")
                 .arg(title, newVersion, formatUtc(*status.switchedAt), oldVersion,
-                     formatDuration(windowEnd(plan, status) - now));
+                     now < end ? QStringLiteral("%1 of the warm window left")
+                                     .arg(formatDuration(end - now))
+                               : stillWarmText(plan, status, observed, now));
         }
         if (switchPending) {
             return QStringLiteral("%1: the switch to %2 is under way; once it shows, switch back "
@@ -981,7 +1145,12 @@ Result<BlueGreenDecision, QString> command(const BlueGreenPlan &plan, const Blue
                      latestValues(plan, status.postSwitchGates), now);
         break;
     case Command::Extend: {
+        // Past the window's end (the old colour held warm), the step counts from now.
+        if (const TimePoint end = windowEnd(plan, next); now > end)
+            next.extended += now - end;
         next.extended += extendStep;
+        if (next.holdReason.startsWith(QLatin1String("retire:")))
+            next.holdReason.clear(); // a new end, announced again if it holds again
         const TimePoint end = windowEnd(plan, next);
         ReleaseEvent event
             = makeEvent(next, ReleaseEvent::Kind::WindowExtended, now,
@@ -1052,6 +1221,12 @@ BlueGreenDecision actionFailed(const BlueGreenPlan &plan, const BlueGreenStatus 
         QStringLiteral("%1 failed: %2%3").arg(action.describe(), error.message, outcome)));
     if (permanent && !next.finished()) {
         if (beforeSwitch) {
+            // A scale-up refused for good: with nothing of the new colour running, undo() ends
+            // the release at once instead of asking to scale down what never started.
+            if (request == &next.newScaleRequest) {
+                next.refusedAction = action;
+                next.refusedBecause = error.message;
+            }
             abortRelease(failed,
                          QStringLiteral("the backend refused to %1: %2")
                              .arg(action.describe(), error.message),
@@ -1106,9 +1281,16 @@ std::optional<Duration> warmRemaining(const BlueGreenPlan &plan, const BlueGreen
 
 std::optional<Duration> redeployEstimate(const BlueGreenStatus &status)
 {
-    if (!status.deployAskedAt || !status.readyAt)
+    // Instances already running when the scale-up was asked for say nothing of how long
+    // starting them takes; only a colour that had some to start does.
+    if (!status.deployAskedAt || !status.readyAt || status.newHeldAtDeploy >= status.replicas)
         return std::nullopt;
     return *status.readyAt - *status.deployAskedAt;
+}
+
+QStringList preSwitchBlockers(const BlueGreenPlan &plan, const BlueGreenStatus &status)
+{
+    return gateBlockers(plan, status.preSwitchGates);
 }
 
 } // namespace bluegreen

@@ -18,7 +18,8 @@ namespace sb {
 // optional pre-switch gates check it (on smoke traffic) against the live colour, all traffic
 // switches at once, and the old colour stays warm for `warmWindow` so that going back is a
 // switch, not a deploy. Post-switch gates compare the new colour with the old one's last
-// measurement before the switch and switch back on their own when they fail.
+// measurement before the switch and switch back on their own when they fail, also while they
+// hold the old colour warm past the window's end.
 struct BlueGreenPlan {
     QString origin; // "signalbox.yaml:40", or "built-in" for the defaults
     // Argo Rollouts keeps the old ReplicaSet 30 s by default, which turns most rollbacks into
@@ -45,6 +46,7 @@ struct BlueGreenStatus {
     QString startedBy;
 
     std::optional<TimePoint> deployAskedAt;  // the new colour's scale-up first asked for
+    int newHeldAtDeploy = 0;                 // instances of the new colour already running then
     std::optional<TimePoint> readyAt;        // every instance of the new colour first ready
     QList<GateState> preSwitchGates;         // measured from readyAt until the switch
     std::optional<VersionMetrics> oldBefore; // the old colour's last metrics before the switch
@@ -53,9 +55,12 @@ struct BlueGreenStatus {
     QString switchReason; // why, for the Switched event
     Duration extended{0}; // added to the warm window by Extend
     QList<GateState> postSwitchGates; // measured from switchedAt while warm
+    // Per post-switch gate, where the metrics its latest measurement on data judged end: the
+    // old colour is retired only once they reach the window's end (see bluegreen::decide).
+    QMap<QString, TimePoint> postSwitchDataUntil;
     QString holdReason; // why the release last announced it was waiting, so it says so once
 
-    bool switchedBack = false; // traffic went back to the old colour
+    bool switchedBack = false; // traffic went back to the old colour, by the release or not
     bool aborted = false;      // stopped before the switch, or switched back
     QString abortReason;
     std::optional<TimePoint> retiredAt; // the old colour's scale-down was asked for
@@ -67,6 +72,8 @@ struct BlueGreenStatus {
     std::optional<Request> oldScaleRequest; // the old colour to 0 when the window ends
     // After the switch or while undoing, an action a backend refused for good (Invalid,
     // Unsupported): it is not asked for again, and the release waits for an operator to do it.
+    // Before the switch, the new colour's scale-up refused for good: the release is aborted
+    // and, with nothing of the new colour running, ends without a scale-down.
     std::optional<ReleaseAction> refusedAction;
     QString refusedBecause;
 
@@ -82,9 +89,10 @@ enum class BlueGreenPhase {
     Verifying,      // all ready; pre-switch gates measuring
     AwaitingSwitch, // ready and verified (or gates inconclusive): waiting for an operator
     Switching,      // the switch is asked for and not yet observed on the router
-    Warm,           // switched; the old colour still runs; post-switch gates measuring
+    Warm,           // switched; the old colour still runs; post-switch gates measuring (also
+                    // past the window's end while its retirement waits for them or the router)
     SwitchingBack,
-    Retiring,  // the window ended: the old colour is being scaled down
+    Retiring,  // the old colour's scale-down was asked for: it is being scaled down
     Succeeded, // the old colour is gone; a rollback now is a new deploy
     Undoing,   // aborted or switched back: the new colour is being scaled down
     RolledBack,
@@ -108,14 +116,24 @@ QString toString(BlueGreenPhase phase); // "deploying", "warm", ...
 //    otherwise the release waits for Switch and says why. oldBefore is taken from the
 //    observation the switch is asked on, when all traffic is still on the old colour.
 //  - After the switch is observed, post-switch gates measure the new colour against oldBefore;
-//    failureLimit failures inside the warm window switch back automatically.
-//  - When the window (plus extensions) ends the old colour is scaled to 0, unless a post-switch
-//    gate's latest measurement failed (the old colour stays warm until it passes or reaches its
-//    limit) or the router no longer shows the new colour. The release ends once that request
-//    was made in an earlier decision and the old colour is gone. A switch back is from the
-//    window's end on refused.
+//    failureLimit failures while the old colour is warm switch back automatically.
+//  - When the window (plus extensions) ends the old colour is scaled to 0 (retiredAt), unless
+//    the router does not show all traffic on the new colour, a post-switch gate's latest
+//    measurement failed (the old colour stays warm until it passes or reaches its limit), or a
+//    post-switch gate has not judged the window's last interval: past the window's end each
+//    gate's next measurement waits for metrics reaching the end, at most `interval` +
+//    finalMetricsLag past it; then the gate measures what there is as before and, unless that
+//    fails, the old colour is retired, the event naming the gate that missed the last interval.
+//    The release ends once that request was made in an earlier decision and nothing of the old
+//    colour is left, draining instances included. Until retiredAt the old colour is warm:
+//    Switch back and Extend apply; from then on they are refused.
+//  - A router observed with all traffic on the old colour after the switch, and before the
+//    retirement, while the release asked for no switch back: someone switched back outside
+//    the release. It is recorded (SwitchedBack) and undone like a switch back.
 //  - After a switch back is observed, the new colour is scaled to 0 and the release ends rolled
-//    back.
+//    back once nothing of it is left, draining instances included; stopped before anything of
+//    the new colour ran (or with its scale-up refused for good and none of it running), it ends
+//    at once.
 //  - Abort applies until a switch to the new colour is asked for (again once that request
 //    failed); from then on Switch back is the way, since the switch may land at any moment.
 //  - Refused or unanswered actions are retried after actionRetryAfter; Invalid or Unsupported
@@ -123,8 +141,11 @@ QString toString(BlueGreenPhase phase); // "deploying", "warm", ...
 //    asked again (refusedAction): the release finishes when the observation shows them done.
 namespace bluegreen {
 
-// How long Extend adds to the warm window each time.
+// How long Extend adds to the warm window each time (from now, once the window has ended).
 inline constexpr Duration extendStep = std::chrono::minutes(15);
+// Past the window's end, how much later than a gate's interval its metrics of the window's last
+// interval may arrive before the old colour is retired without them.
+inline constexpr Duration finalMetricsLag = std::chrono::seconds(30);
 
 // Starts a release of `version` beside the live colour: the version every observed request goes
 // to (the router's active version, else the one at 100 %). Refused, with the reason, without a
@@ -137,9 +158,10 @@ BlueGreenDecision decide(const BlueGreenPlan &plan, const BlueGreenStatus &statu
                          const ServiceStatus &observed, TimePoint now);
 
 // Whether `command` applies now, and if not, why: Switch while the idle colour is not wholly
-// ready ("3.9.0 has 7 of 10 instances ready"), SwitchBack once the old colour is retired (with
-// what a redeploy would take), Extend outside the window, Abort after the switch (switch back
-// instead), and the canary's and rolling's own commands.
+// ready ("3.9.0 has 7 of 10 instances ready"), SwitchBack and Extend once the old colour's
+// retirement was asked for (with what a redeploy would take), Extend before the switch, Abort
+// after the switch (switch back instead; past the window's end it says what keeps the old
+// colour warm), and the canary's and rolling's own commands.
 QString refusal(const BlueGreenPlan &plan, const BlueGreenStatus &status,
                 const ServiceStatus &observed, ReleaseCommand command, TimePoint now);
 
@@ -161,8 +183,13 @@ QString liveColour(const ServiceStatus &observed);
 std::optional<Duration> warmRemaining(const BlueGreenPlan &plan, const BlueGreenStatus &status,
                                       TimePoint now);
 // How long bringing the old colour back would take once it is retired: as long as the new
-// colour took from its scale request to every instance ready. None before that was seen.
+// colour took from its scale request to every instance ready. None before that was seen, or
+// when no instance had to start (the new colour already ran at full size).
 std::optional<Duration> redeployEstimate(const BlueGreenStatus &status);
+// Why the pre-switch gates have not all passed, one entry per gate ("gate smoke not measured
+// yet", "gate smoke failed its last measurement (1 of 2 allowed failures): ..."); empty when
+// every one's latest measurement passed. A manual Switch goes ahead without them.
+QStringList preSwitchBlockers(const BlueGreenPlan &plan, const BlueGreenStatus &status);
 
 } // namespace bluegreen
 

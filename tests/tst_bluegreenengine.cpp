@@ -57,9 +57,11 @@ BlueGreenPlan plan()
 struct Picture {
     int oldReady = 10;
     int oldStarting = 0;
+    int oldDraining = 0;
     int newReady = 0;
     int newStarting = 0;
     int newFailed = 0;
+    int newDraining = 0;
     QString live = oldVersion;      // the colour with all traffic
     bool pinned = true;             // the router reports `live` as its active version
     std::optional<double> newShare; // a split instead: this much on the new colour
@@ -82,9 +84,11 @@ ServiceStatus observe(const Picture &picture)
     };
     add(oldVersion, InstanceState::Ready, picture.oldReady);
     add(oldVersion, InstanceState::Starting, picture.oldStarting);
+    add(oldVersion, InstanceState::Draining, picture.oldDraining);
     add(newVersion, InstanceState::Ready, picture.newReady);
     add(newVersion, InstanceState::Starting, picture.newStarting);
     add(newVersion, InstanceState::Failed, picture.newFailed);
+    add(newVersion, InstanceState::Draining, picture.newDraining);
     s.fleet = fleet;
     if (picture.routerKnown) {
         TrafficSplit split;
@@ -191,6 +195,14 @@ void switchedAt(BlueGreenStatus &s, Duration when)
     s.postSwitchGates = {GateState{QStringLiteral("errors"), 0, 0, std::nullopt}};
 }
 
+// The post-switch gate's latest measurement, taken at `when` on metrics ending `dataUntil`.
+void measuredAfterSwitch(BlueGreenStatus &s, Duration when, Duration dataUntil, Verdict verdict,
+                         int failures = 0)
+{
+    lastMeasured(s.postSwitchGates, when, verdict, failures);
+    s.postSwitchDataUntil.insert(QStringLiteral("errors"), at(dataUntil));
+}
+
 void retiredAt(BlueGreenStatus &s, Duration when)
 {
     switchedAt(s, switched);
@@ -280,6 +292,10 @@ private Q_SLOTS:
     void backendRefusals_data();
     void backendRefusals();
     void aRefusalForGoodIsDoneByHand();
+    void aScaleUpRefusedForGoodEndsWithTheBackendsReason();
+    void aSwitchBackOutsideTheReleaseIsNoticed();
+    void theWindowsLastIntervalIsJudgedOrNoted();
+    void aManualSwitchOverridesGatesThatHaveNotPassed();
     void derivedFacts();
     void liveColour_data();
     void liveColour();
@@ -577,9 +593,10 @@ void TestBlueGreenEngine::rules_data()
         Picture(), 5s, {}, {"rolled-back"}, "rolled-back", "Rolled back: test.");
 
     // The end of the warm window.
+    // The gate's last measurement judged metrics up to the window's end.
     const Setup measuredLate = [](BlueGreenPlan &, BlueGreenStatus &s) {
         switchedAt(s, switched);
-        lastMeasured(s.postSwitchGates, windowEnds - 10s, Verdict::Pass);
+        measuredAfterSwitch(s, windowEnds, windowEnds, Verdict::Pass);
     };
     row("the window's end scales the old colour down", measuredLate, onNew(), windowEnds,
         {"scale 3.8.0 to 0 instances"}, {"scaled"}, "retiring",
@@ -605,9 +622,10 @@ void TestBlueGreenEngine::rules_data()
         onNew(), windowEnds, {}, {"held"}, "warm",
         "Holding: the warm window ended, but gate errors failed its last measurement (1 of 2 "
         "allowed failures): earlier; 3.8.0 stays warm until it passes or reaches its limit.");
-    Picture backByHand = ready();
-    row("a router not on the new colour keeps the old one", measuredLate, backByHand, windowEnds,
-        {}, {"held"}, "warm",
+    Picture split = onNew();
+    split.newShare = 60;
+    row("a router not on the new colour keeps the old one", measuredLate, split, windowEnds, {},
+        {"held"}, "warm",
         "Holding: the warm window ended, but the router does not show all traffic on 3.9.0");
     row(
         "retiring waits for the old colour to go",
@@ -619,6 +637,94 @@ void TestBlueGreenEngine::rules_data()
         windowEnds + 20s, {}, {"succeeded"}, "succeeded",
         "Succeeded: 3.9.0 serves all traffic; 3.8.0 is scaled down, so going back is a new "
         "deploy.");
+    Picture oldDraining = oldGone;
+    oldDraining.oldDraining = 3;
+    row(
+        "not succeeded while the old colour still drains",
+        [](BlueGreenPlan &, BlueGreenStatus &s) { retiredAt(s, windowEnds); }, oldDraining,
+        windowEnds + 20s, {}, {}, "retiring",
+        "The warm window ended: 3.9.0 serves all traffic; scaling 3.8.0 down (0 left, 3 "
+        "draining).");
+    Picture newDraining;
+    newDraining.newDraining = 2;
+    row(
+        "not rolled back while the new colour still drains",
+        [](BlueGreenPlan &, BlueGreenStatus &s) { switchedBack(s, 230s); }, newDraining, 260s, {},
+        {}, "undoing", "3.8.0 serves all traffic; scaling 3.9.0 down (0 left, 2 draining).");
+
+    // The window's last interval: post-switch gates judge it before the old colour retires.
+    const Setup measuredShort = [](BlueGreenPlan &, BlueGreenStatus &s) {
+        switchedAt(s, switched);
+        measuredAfterSwitch(s, windowEnds - 10s, windowEnds - 12s, Verdict::Pass);
+    };
+    row("the window's end waits for a measurement of its last interval", measuredShort, onNew(),
+        windowEnds, {}, {}, "warm",
+        "Holding: the warm window ended at 2026-01-05 09:31:40 UTC, but gate errors has not yet "
+        "measured 3.9.0 on metrics reaching that moment; 3.8.0 stays warm until it has, at most "
+        "until 2026-01-05 09:33:10 UTC.");
+    row("a wait longer than the usual metrics lag is announced", measuredShort, onNew(),
+        windowEnds + 30s, {}, {"held"}, "warm",
+        "Holding: the warm window ended at 2026-01-05 09:31:40 UTC, but gate errors");
+    const Setup awaitingLast = [](BlueGreenPlan &, BlueGreenStatus &s) {
+        switchedAt(s, switched);
+        measuredAfterSwitch(s, windowEnds - 10s, windowEnds - 12s, Verdict::Pass);
+        s.holdReason = QStringLiteral("retire:last errors");
+    };
+    row("metrics stopping short of the window's end are not measured past it", awaitingLast,
+        withMetrics(onNew(), minuteEnding(windowEnds - 1s, 4800, 0.002)), windowEnds + 50s, {}, {},
+        "warm", "Holding: the warm window ended at 2026-01-05 09:31:40 UTC, but gate errors");
+    row("metrics reaching the window's end are measured, then the old colour retires", awaitingLast,
+        withMetrics(onNew(), minuteEnding(windowEnds + 45s, 4800, 0.002)), windowEnds + 50s,
+        {"scale 3.8.0 to 0 instances"}, {"gate-measured", "scaled"}, "retiring",
+        "The warm window ended: 3.9.0 serves all traffic; scaling 3.8.0 down (10 left).");
+    row("a failure in the window's last interval keeps the old colour warm", awaitingLast,
+        withMetrics(onNew(), minuteEnding(windowEnds + 45s, 4800, 0.03)), windowEnds + 50s, {},
+        {"gate-measured", "held"}, "warm",
+        "Holding: the warm window ended, but gate errors failed its last measurement (1 of 2 "
+        "allowed failures)");
+    row("metrics that never reach the window's end: measured as before, retired at the wait's end",
+        awaitingLast, onNew(), windowEnds + 90s, {"scale 3.8.0 to 0 instances"},
+        {"gate-measured", "scaled"}, "retiring", "scaling 3.8.0 down (10 left).");
+    row(
+        "a failure without metrics for the window's end does not hold the old colour for ever",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            switchedAt(s, switched);
+            measuredAfterSwitch(s, windowEnds - 10s, windowEnds - 12s, Verdict::Fail, 1);
+            s.holdReason = QStringLiteral("retire:gate errors");
+        },
+        onNew(), windowEnds + 90s, {"scale 3.8.0 to 0 instances"}, {"gate-measured", "scaled"},
+        "retiring", "scaling 3.8.0 down (10 left).");
+    row(
+        "without post-switch gates the window's end retires at once",
+        [](BlueGreenPlan &p, BlueGreenStatus &s) {
+            switchedAt(s, switched);
+            p.postSwitchGates.clear();
+            s.postSwitchGates.clear();
+        },
+        onNew(), windowEnds, {"scale 3.8.0 to 0 instances"}, {"scaled"}, "retiring",
+        "scaling 3.8.0 down (10 left).");
+
+    // A router moved back to the old colour by someone else, not by the release.
+    row("a switch back outside the release is recorded and undone", warm, ready(), 600s,
+        {"scale 3.9.0 to 0 instances"}, {"switched-back", "scaled"}, "undoing",
+        "Rolling back: the router was switched back to 3.8.0 outside the release. 3.8.0 serves "
+        "all traffic; scaling 3.9.0 down (10 left).");
+    row("also once the window is over", measuredLate, ready(), windowEnds + 10min,
+        {"scale 3.9.0 to 0 instances"}, {"switched-back", "scaled"}, "undoing",
+        "Rolling back: the router was switched back to 3.8.0 outside the release.");
+    row(
+        "a switch back outside the release ends rolled back once the new colour is gone",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            switchedAt(s, switched);
+            s.aborted = true;
+            s.switchedBack = true;
+            s.abortReason = QStringLiteral("the router was switched back to 3.8.0 outside the "
+                                           "release");
+            s.newScaleRequest = Request{0, at(600s), false, {}};
+        },
+        Picture(), 630s, {}, {"rolled-back"}, "rolled-back",
+        "Rolled back: the router was switched back to 3.8.0 outside the release. 3.8.0 serves "
+        "all traffic.");
 }
 
 void TestBlueGreenEngine::rules()
@@ -786,9 +892,28 @@ void TestBlueGreenEngine::commands_data()
             "payments (production): 3.8.0 was scaled down at 2026-01-05 09:31:40 UTC when the "
             "warm window ended; going back now is a new deploy of 3.8.0, about 45 s to bring 10 "
             "instances up, then a switch");
-    refused("switch back once the window is over", warm, onNew(), C::SwitchBack, windowEnds, "why",
-            "payments (production): 3.8.0 is being scaled down: the warm window ended at "
-            "2026-01-05 09:31:40 UTC; going back now is a new deploy of 3.8.0, about 45 s");
+    // The old colour is warm until its retirement is asked for, not merely until the window's end.
+    accepted("switch back at the window's end, before the old colour's retirement", warm, onNew(),
+             C::SwitchBack, windowEnds, "why", {"aborted"}, {"switch all traffic to 3.8.0"});
+    const Setup heldByGate = [](BlueGreenPlan &, BlueGreenStatus &s) {
+        switchedAt(s, switched);
+        measuredAfterSwitch(s, windowEnds - 10s, windowEnds - 12s, Verdict::Fail, 1);
+        s.holdReason = QStringLiteral("retire:gate errors");
+    };
+    accepted("switch back while a failing gate holds the old colour past the window", heldByGate,
+             onNew(), C::SwitchBack, windowEnds + 30s, "errors after the switch", {"aborted"},
+             {"switch all traffic to 3.8.0"});
+    refused(
+        "switch back after retirement of a colour that had nothing to start: time unknown",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            retiredAt(s, windowEnds);
+            s.deployAskedAt = at(45s);
+            s.newHeldAtDeploy = 10;
+        },
+        onNew(), C::SwitchBack, windowEnds + 5s, "why",
+        "payments (production): 3.8.0 was scaled down at 2026-01-05 09:31:40 UTC when the "
+        "warm window ended; going back now is a new deploy of 3.8.0, as long as starting 10 "
+        "instances takes, then a switch");
     refused("switch back after success", succeeded, onNew(), C::SwitchBack, windowEnds + 60s, "why",
             "3.8.0 was scaled down at 2026-01-05 09:31:40 UTC when the warm window ended");
     refused("switch back after a rollback", rolledBack, Picture(), C::SwitchBack, 300s, "why",
@@ -810,6 +935,8 @@ void TestBlueGreenEngine::commands_data()
     refused("extend before the switch", readyManual, ready(), C::Extend, 120s, "",
             "payments (production): the warm window begins when 3.9.0 takes all traffic; there is "
             "nothing to extend before the switch");
+    accepted("extend while a failing gate holds the old colour past the window", heldByGate,
+             onNew(), C::Extend, windowEnds + 30s, "watching the errors", {"window-extended"}, {});
     refused("extend after the window", retired, onNew(), C::Extend, windowEnds + 5s, "",
             "payments (production): the warm window ended at 2026-01-05 09:31:40 UTC and 3.8.0 is "
             "being scaled down; it can no longer be kept warm");
@@ -823,6 +950,31 @@ void TestBlueGreenEngine::commands_data()
     refused("abort while the switch is under way", asked, ready(), C::Abort, 110s, "",
             "payments (production): the switch to 3.9.0 is under way; once it shows, switch back "
             "to 3.8.0 instead");
+    refused("abort while a failing gate holds the old colour past the window", heldByGate, onNew(),
+            C::Abort, windowEnds + 30s, "",
+            "payments (production): 3.9.0 has served all traffic since 2026-01-05 09:01:40 UTC; "
+            "switch back to 3.8.0 instead (3.8.0 is still warm: its retirement waits for gate "
+            "errors, which failed its last measurement)");
+    refused(
+        "abort while the window's last interval is awaited",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            switchedAt(s, switched);
+            measuredAfterSwitch(s, windowEnds - 10s, windowEnds - 12s, Verdict::Pass);
+        },
+        onNew(), C::Abort, windowEnds + 5s, "",
+        "switch back to 3.8.0 instead (3.8.0 is still warm: its retirement waits for gate "
+        "errors to judge the window's last interval)");
+    Picture split = onNew();
+    split.newShare = 60;
+    refused(
+        "abort while a split router holds the old colour past the window",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            switchedAt(s, switched);
+            measuredAfterSwitch(s, windowEnds, windowEnds, Verdict::Pass);
+        },
+        split, C::Abort, windowEnds + 5s, "",
+        "switch back to 3.8.0 instead (3.8.0 is still warm: its retirement waits for the "
+        "router to show all traffic on 3.9.0)");
     refused("abort after retirement", retired, onNew(), C::Abort, windowEnds + 5s, "",
             "going back now is a new deploy of 3.8.0");
     refused("abort a finished release", rolledBack, Picture(), C::Abort, 300s, "",
@@ -957,10 +1109,32 @@ void TestBlueGreenEngine::extendMovesTheWindow()
                                          at(windowEnds + 29min))
                            .actions),
              QStringList());
-    QCOMPARE(described(bluegreen::decide(p, twice.value().status, observe(onNew()),
-                                         at(windowEnds + 30min))
-                           .actions),
-             QStringList{"scale 3.8.0 to 0 instances"});
+    // Measured on metrics up to the longer window's end, the old colour is retired then.
+    QCOMPARE(
+        described(bluegreen::decide(
+                      p, twice.value().status,
+                      observe(withMetrics(onNew(), minuteEnding(windowEnds + 30min, 4800, 0.002))),
+                      at(windowEnds + 30min))
+                      .actions),
+        QStringList{"scale 3.8.0 to 0 instances"});
+
+    // Held past the window's end by a failing gate, Extend counts from now.
+    BlueGreenStatus held = status;
+    measuredAfterSwitch(held, windowEnds - 10s, windowEnds - 12s, Verdict::Fail, 1);
+    const BlueGreenDecision holding
+        = bluegreen::decide(p, held, observe(onNew()), at(windowEnds + 1min));
+    QCOMPARE(holding.status.holdReason, QStringLiteral("retire:gate errors"));
+    QCOMPARE(bluegreen::warmRemaining(p, holding.status, at(windowEnds + 1min)), std::nullopt);
+    const auto late
+        = bluegreen::command(p, holding.status, ReleaseCommand::Extend, QStringLiteral("bob"),
+                             QString(), observe(onNew()), at(windowEnds + 1min));
+    QVERIFY2(late, qPrintable(late ? QString() : late.error()));
+    QCOMPARE(bluegreen::warmRemaining(p, late.value().status, at(windowEnds + 1min)),
+             Duration(bluegreen::extendStep));
+    QCOMPARE(late.value().events[0].reason,
+             QStringLiteral("3.8.0 stays warm 15 min longer, until 2026-01-05 09:47:40 UTC (15 "
+                            "min left)"));
+    QVERIFY(late.value().status.holdReason.isEmpty());
 }
 
 void TestBlueGreenEngine::backendRefusals_data()
@@ -996,9 +1170,14 @@ void TestBlueGreenEngine::backendRefusals_data()
     row("a switch refused for good before it: aborted", asked, ready(), "switch 3.9.0",
         Error::Kind::Invalid, 110s, {"action-failed", "aborted", "scaled"},
         "switch all traffic to 3.9.0 failed: backend down", true, false);
-    row("a scale-up the deployer cannot do: aborted", none, Picture(), "scale 3.9.0 10",
-        Error::Kind::Unsupported, 5s, {"action-failed", "aborted", "scaled"},
+    row("a scale-up the deployer cannot do, nothing of it running: aborted and ended", none,
+        Picture(), "scale 3.9.0 10", Error::Kind::Unsupported, 5s,
+        {"action-failed", "aborted", "rolled-back"},
         "scale 3.9.0 to 10 instances failed: backend down", true, false);
+    row("a scale-up the deployer cannot do, some of it running: aborted and scaled down", none,
+        deploying(3, 7), "scale 3.9.0 10", Error::Kind::Unsupported, 5s,
+        {"action-failed", "aborted", "scaled"}, "scale 3.9.0 to 10 instances failed: backend down",
+        true, false);
     row("unreachable while retiring: retried later", retiring, onNew(), "scale 3.8.0 0",
         Error::Kind::Unavailable, windowEnds + 2s, {"action-failed"}, "retrying in 30 s", false,
         true);
@@ -1087,6 +1266,152 @@ void TestBlueGreenEngine::aRefusalForGoodIsDoneByHand()
     QVERIFY(done.status.succeeded());
 }
 
+void TestBlueGreenEngine::aScaleUpRefusedForGoodEndsWithTheBackendsReason()
+{
+    const BlueGreenPlan p = plan();
+    const BlueGreenStatus status = started();
+    ReleaseAction scaleUp;
+    scaleUp.kind = ReleaseAction::Kind::Scale;
+    scaleUp.version = newVersion;
+    scaleUp.instances = 10;
+    const Error undeclared{Error::Kind::Invalid, QStringLiteral("no version 3.9.0 to deploy")};
+    const BlueGreenDecision d
+        = bluegreen::actionFailed(p, status, scaleUp, undeclared, observe(Picture()), at(1s));
+    // Nothing of the new colour runs, so nothing is scaled down and nothing is left to do by hand.
+    QCOMPARE(described(d.actions), QStringList());
+    QCOMPARE(kinds(d.events), (QStringList{"action-failed", "aborted", "rolled-back"}));
+    QVERIFY(d.status.finished());
+    QCOMPARE(d.reason, QStringLiteral("Rolled back: the backend refused to scale 3.9.0 to 10 "
+                                      "instances: no version 3.9.0 to deploy. 3.8.0 serves all "
+                                      "traffic."));
+    QCOMPARE(d.events[2].reason,
+             QStringLiteral("3.8.0 serves all traffic; nothing of 3.9.0 runs, so there is nothing "
+                            "to scale down: the backend refused to scale 3.9.0 to 10 instances: "
+                            "no version 3.9.0 to deploy"));
+    for (const ReleaseEvent &event : d.events)
+        QVERIFY2(!event.reason.contains(QStringLiteral("by hand")), qPrintable(event.reason));
+    QCOMPARE(toString(bluegreen::phase(p, d.status, observe(Picture()), at(1s))),
+             QStringLiteral("rolled-back"));
+
+    // Without a fleet observation nothing is known to be absent: it is scaled down as usual.
+    ServiceStatus unseen = observe(Picture());
+    unseen.fleet.reset();
+    const BlueGreenDecision blind
+        = bluegreen::actionFailed(p, status, scaleUp, undeclared, unseen, at(1s));
+    QCOMPARE(kinds(blind.events), (QStringList{"action-failed", "aborted", "scaled"}));
+}
+
+void TestBlueGreenEngine::aSwitchBackOutsideTheReleaseIsNoticed()
+{
+    const BlueGreenPlan p = plan();
+    BlueGreenStatus status = started();
+    switchedAt(status, switched);
+    measuredAfterSwitch(status, 160s, 160s, Verdict::Pass);
+    // Someone pointed the router at 3.8.0 again; the release asked for nothing of the kind.
+    const BlueGreenDecision noticed
+        = bluegreen::decide(p, status, observe(ready()), at(switched + 5min));
+    QCOMPARE(kinds(noticed.events), (QStringList{"switched-back", "scaled"}));
+    const ReleaseEvent &back = noticed.events[0];
+    QCOMPARE(back.actor, automaticActor);
+    QCOMPARE(back.reason,
+             QStringLiteral("the router shows all traffic on 3.8.0 again; it was switched back "
+                            "outside the release after 5 min on 3.9.0, so 3.9.0 is scaled down"));
+    QCOMPARE(back.values.value(QStringLiteral("ready.old")), 10.0);
+    QVERIFY(noticed.status.aborted && noticed.status.switchedBack);
+    QCOMPARE(described(noticed.actions), QStringList{"scale 3.9.0 to 0 instances"});
+    checkIdempotent(p, noticed, observe(ready()), at(switched + 5min));
+    // The new colour is no longer warm standby for anything: the commands say the release is
+    // going back.
+    QVERIFY(!bluegreen::refusal(p, noticed.status, observe(ready()), ReleaseCommand::SwitchBack,
+                                at(switched + 5min))
+                 .isEmpty());
+
+    const BlueGreenDecision ended
+        = bluegreen::decide(p, noticed.status, observe(Picture()), at(switched + 6min));
+    QCOMPARE(kinds(ended.events), QStringList{"rolled-back"});
+    QCOMPARE(ended.reason, QStringLiteral("Rolled back: the router was switched back to 3.8.0 "
+                                          "outside the release. 3.8.0 serves all traffic."));
+
+    // The release's own switch back is not mistaken for one.
+    BlueGreenStatus own = status;
+    switchingBack(own, 220s);
+    const BlueGreenDecision ownBack = bluegreen::decide(p, own, observe(ready()), at(221s));
+    QCOMPARE(kinds(ownBack.events), (QStringList{"switched-back", "scaled"}));
+    QCOMPARE(ownBack.events[0].reason,
+             QStringLiteral("all traffic back on 3.8.0 after 2 min 01 s on 3.9.0; scaling 3.9.0 "
+                            "down"));
+    // Nor a router that is split or unknown: held at the window's end, not undone.
+    Picture unknown = onNew();
+    unknown.routerKnown = false;
+    const BlueGreenDecision blind
+        = bluegreen::decide(p, status, observe(unknown), at(switched + 5min));
+    QVERIFY(!blind.status.aborted);
+}
+
+void TestBlueGreenEngine::theWindowsLastIntervalIsJudgedOrNoted()
+{
+    const BlueGreenPlan p = plan();
+    BlueGreenStatus status = started();
+    switchedAt(status, switched);
+    measuredAfterSwitch(status, windowEnds - 10s, windowEnds - 12s, Verdict::Pass);
+
+    // At the window's end the old colour is held and the release says until when at most.
+    const BlueGreenDecision held = bluegreen::decide(
+        p, status, observe(withMetrics(onNew(), minuteEnding(windowEnds - 2s, 4800, 0.002))),
+        at(windowEnds));
+    QCOMPARE(kinds(held.events), QStringList());
+    QVERIFY2(held.reason.startsWith(QStringLiteral("Holding: the warm window ended at ")),
+             qPrintable(held.reason));
+    QVERIFY(!held.status.retiredAt);
+    QVERIFY(held.wakeAt && *held.wakeAt <= at(windowEnds + 30s));
+    QCOMPARE(toString(bluegreen::phase(p, held.status, observe(onNew()), at(windowEnds))),
+             QStringLiteral("warm"));
+
+    // No metrics reaching it until the wait is over: measured on what there is, retired, and
+    // the event says what went unjudged.
+    const BlueGreenDecision gaveUp = bluegreen::decide(
+        p, held.status, observe(withMetrics(onNew(), minuteEnding(windowEnds - 2s, 4800, 0.002))),
+        at(windowEnds + 90s));
+    QCOMPARE(described(gaveUp.actions), QStringList{"scale 3.8.0 to 0 instances"});
+    QCOMPARE(kinds(gaveUp.events), (QStringList{"gate-measured", "scaled"}));
+    QVERIFY2(gaveUp.events[1].reason.endsWith(
+                 QStringLiteral("; gate errors had no metrics reaching the window's end within 1 "
+                                "min 30 s of it, so the window's last interval went unjudged")),
+             qPrintable(gaveUp.events[1].reason));
+    checkIdempotent(p, gaveUp, observe(onNew()), at(windowEnds + 90s));
+
+    // Measured on them in time: retired without a note, the data's end recorded.
+    const BlueGreenDecision judged = bluegreen::decide(
+        p, held.status, observe(withMetrics(onNew(), minuteEnding(windowEnds + 40s, 4800, 0.002))),
+        at(windowEnds + 50s));
+    QCOMPARE(kinds(judged.events), (QStringList{"gate-measured", "scaled"}));
+    QVERIFY2(!judged.events[1].reason.contains(QStringLiteral("unjudged")),
+             qPrintable(judged.events[1].reason));
+    QCOMPARE(judged.status.postSwitchDataUntil.value(QStringLiteral("errors")),
+             at(windowEnds + 40s));
+}
+
+void TestBlueGreenEngine::aManualSwitchOverridesGatesThatHaveNotPassed()
+{
+    BlueGreenPlan p = plan();
+    manual(p);
+    BlueGreenStatus status = started(p);
+    readySince(status, 45s);
+    QCOMPARE(bluegreen::preSwitchBlockers(p, status), QStringList{"gate smoke not measured yet"});
+    lastMeasured(status.preSwitchGates, 105s, Verdict::Fail, 1);
+    QCOMPARE(bluegreen::preSwitchBlockers(p, status),
+             QStringList{"gate smoke failed its last measurement (1 of 2 allowed failures): "
+                         "earlier"});
+    lastMeasured(status.preSwitchGates, 105s, Verdict::Inconclusive);
+    QCOMPARE(bluegreen::preSwitchBlockers(p, status),
+             QStringList{"gate smoke inconclusive: earlier"});
+    lastMeasured(status.preSwitchGates, 105s, Verdict::Pass);
+    QCOMPARE(bluegreen::preSwitchBlockers(p, status), QStringList());
+    p.preSwitchGates.clear();
+    status.preSwitchGates.clear();
+    QCOMPARE(bluegreen::preSwitchBlockers(p, status), QStringList());
+}
+
 void TestBlueGreenEngine::derivedFacts()
 {
     const BlueGreenPlan p = plan();
@@ -1098,6 +1423,15 @@ void TestBlueGreenEngine::derivedFacts()
     const BlueGreenDecision readyNow = bluegreen::decide(p, status, observe(ready()), at(52s));
     QCOMPARE(readyNow.status.readyAt, std::optional<TimePoint>(at(52s)));
     QCOMPARE(bluegreen::redeployEstimate(readyNow.status), Duration(52s));
+
+    // A new colour already at full size when the release began had nothing to start: its
+    // scale-up and readiness coincide and say nothing of how long a redeploy takes.
+    const auto predeployed
+        = bluegreen::start(p, observe(ready()), newVersion, QStringLiteral("alice"), QString(), t0);
+    QVERIFY(predeployed);
+    QCOMPARE(predeployed.value().status.readyAt, std::optional<TimePoint>(t0));
+    QCOMPARE(predeployed.value().status.newHeldAtDeploy, 10);
+    QCOMPARE(bluegreen::redeployEstimate(predeployed.value().status), std::nullopt);
 
     switchedAt(status, switched);
     QCOMPARE(bluegreen::warmRemaining(p, status, at(switched)), Duration(30min));

@@ -197,6 +197,10 @@ private Q_SLOTS:
     void wholeReleases();
     void aSwitchBackInsideTheWindowTakesSeconds();
     void afterTheWindowGoingBackIsANewDeploy();
+    void aGateFailingAtTheWindowsEndKeepsTheOldColourWarm();
+    void aSwitchBackOutsideTheReleaseIsNoticed();
+    void aColourThatRanAlreadyHasNoRedeployEstimate();
+    void anUndeclaredVersionEndsWithTheBackendsReason();
 };
 
 void TestBlueGreenRelease::wholeReleases_data()
@@ -319,7 +323,16 @@ void TestBlueGreenRelease::wholeReleases()
             }
         }
     }
-    // Past the end too, while the old colour drains and the simulator settles.
+    if (f.release().finished()) {
+        // Ended only once the colour scaled down is gone, draining instances included.
+        const QString gone = f.run().status.succeeded() ? oldVersion : newVersion;
+        QCOMPARE(count(f.observed(), gone, InstanceState::Draining), 0);
+        QCOMPARE(count(f.observed(), gone, InstanceState::Ready)
+                     + count(f.observed(), gone, InstanceState::Starting)
+                     + count(f.observed(), gone, InstanceState::Failed),
+                 0);
+    }
+    // Past the end too, while the simulator settles.
     for (int i = 0; i < 60; ++i)
         QVERIFY(f.tick());
 
@@ -334,6 +347,13 @@ void TestBlueGreenRelease::wholeReleases()
     const ServiceStatus &s = f.observed();
     const BlueGreenStatus &status = f.run().status;
     if (status.succeeded()) {
+        // Every post-switch gate judged the window up to its end before the old colour went.
+        const TimePoint windowEnd = *status.switchedAt + f.run().plan.warmWindow + status.extended;
+        for (const QString &gate : f.run().plan.postSwitchGates) {
+            QVERIFY2(status.postSwitchDataUntil.contains(gate), qPrintable(gate));
+            QVERIFY2(status.postSwitchDataUntil.value(gate) >= windowEnd,
+                     qPrintable(formatUtc(status.postSwitchDataUntil.value(gate))));
+        }
         QCOMPARE(count(s, newVersion, InstanceState::Ready), 6);
         QCOMPARE(count(s, oldVersion, InstanceState::Ready), 0);
         QCOMPARE(bluegreen::liveColour(s), newVersion);
@@ -419,6 +439,122 @@ void TestBlueGreenRelease::afterTheWindowGoingBackIsANewDeploy()
     for (int i = 0; i < 30; ++i)
         QVERIFY(f.tick());
     QCOMPARE(bluegreen::liveColour(f.observed()), newVersion);
+}
+
+void TestBlueGreenRelease::aGateFailingAtTheWindowsEndKeepsTheOldColourWarm()
+{
+    // 3.9.0's errors rise just as the 4-minute window ends: the gate fails its last measurement
+    // and the old colour stays warm past the window, where switching back is still a switch.
+    Fixture f;
+    QVERIFY(f.open(workspace("{warm_window: 4m, post_switch_gates: [error-rate]}",
+                             "{at: 4m, service: pay, environment: production, version: 3.9.0, "
+                             "kind: error_rate, error_rate: 5%, duration: 100s}")));
+    QVERIFY(f.releases->start(pay, newVersion, QString(), QString()));
+    while (!f.run().status.holdReason.startsWith(QLatin1String("retire:gate "))
+           && f.ticksChecked < 600)
+        QVERIFY(f.tick());
+    const BlueGreenStatus &status = f.run().status;
+    QVERIFY2(status.switchedAt && !status.retiredAt && !status.aborted,
+             qPrintable(timeline(f.release().events)));
+    QVERIFY(f.sim.clock.now() >= *status.switchedAt + 4min);
+    QCOMPARE(f.phase(), QStringLiteral("warm"));
+    QCOMPARE(f.releases->refusal(pay, ReleaseCommand::SwitchBack), QString());
+    QCOMPARE(f.releases->refusal(pay, ReleaseCommand::Extend), QString());
+    const QString abort = f.releases->refusal(pay, ReleaseCommand::Abort);
+    QVERIFY2(abort.endsWith(QStringLiteral("switch back to 3.8.0 instead (3.8.0 is still warm: its "
+                                           "retirement waits for gate error-rate, which failed "
+                                           "its last measurement)")),
+             qPrintable(abort));
+
+    const TimePoint pressed = f.sim.clock.now();
+    QVERIFY(f.releases->command(pay, ReleaseCommand::SwitchBack, QStringLiteral("errors")));
+    while (!f.run().status.switchedBack && f.sim.clock.now() < pressed + 1min)
+        QVERIFY(f.tick());
+    const ReleaseEvent *back = findEvent(f.release().events, ReleaseEvent::Kind::SwitchedBack);
+    QVERIFY(back);
+    QVERIFY2(back->at - pressed <= 2s, qPrintable(formatDuration(back->at - pressed)));
+    // Still warm: every old instance ready, none started for the way back.
+    QCOMPARE(count(f.observed(), oldVersion, InstanceState::Ready), 6);
+    QCOMPARE(count(f.observed(), oldVersion, InstanceState::Starting), 0);
+    while (!f.release().finished() && f.sim.clock.now() < pressed + 2min)
+        QVERIFY(f.tick());
+    QVERIFY2(
+        f.release().reason.startsWith(QStringLiteral("Rolled back: switched back by ana: errors.")),
+        qPrintable(f.release().reason));
+}
+
+void TestBlueGreenRelease::aSwitchBackOutsideTheReleaseIsNoticed()
+{
+    // Someone moves the router back to 3.8.0 by hand two minutes in, inside the window.
+    QByteArray yaml = workspace("{warm_window: 3m}");
+    yaml.replace("      faults: [", "      script:\n"
+                                    "        - {at: 2m, service: pay, environment: production, "
+                                    "switch: 3.8.0}\n"
+                                    "      faults: [");
+    Fixture f;
+    QVERIFY(f.open(yaml));
+    QVERIFY(f.releases->start(pay, newVersion, QString(), QString()));
+    while (!f.release().finished() && f.ticksChecked < 900)
+        QVERIFY(f.tick());
+    QVERIFY2(f.release().finished(), qPrintable(f.release().reason));
+    QCOMPARE(kinds(f.release().events), (QStringList{"started", "scaled", "switched",
+                                                     "switched-back", "scaled", "rolled-back"}));
+    const ReleaseEvent *back = findEvent(f.release().events, ReleaseEvent::Kind::SwitchedBack);
+    QCOMPARE(back->actor, automaticActor);
+    QVERIFY2(back->reason.startsWith(QStringLiteral("the router shows all traffic on 3.8.0 again; "
+                                                    "it was switched back outside the release")),
+             qPrintable(back->reason));
+    QCOMPARE(f.release().reason, QStringLiteral("Rolled back: the router was switched back to "
+                                                "3.8.0 outside the release. 3.8.0 serves all "
+                                                "traffic."));
+    QCOMPARE(count(f.observed(), oldVersion, InstanceState::Ready), 6);
+    QCOMPARE(count(f.observed(), newVersion, InstanceState::Ready), 0);
+    // The service is free for the next release.
+    QVERIFY(f.releases->start(pay, newVersion, QString(), QStringLiteral("again")));
+}
+
+void TestBlueGreenRelease::aColourThatRanAlreadyHasNoRedeployEstimate()
+{
+    // 3.9.0 already runs at full size: nothing starts, so how long starting it takes is unknown.
+    QByteArray yaml = workspace("{warm_window: 2m}");
+    yaml.replace("- {version: 3.9.0, instances: 0,", "- {version: 3.9.0, instances: 6,");
+    Fixture f;
+    QVERIFY(f.open(yaml));
+    QVERIFY(f.releases->start(pay, newVersion, QString(), QString()));
+    while (!f.release().finished() && f.ticksChecked < 600)
+        QVERIFY(f.tick());
+    QVERIFY2(f.run().status.succeeded(), qPrintable(timeline(f.release().events)));
+    QCOMPARE(bluegreen::redeployEstimate(f.run().status), std::nullopt);
+    QCOMPARE(f.releases->refusal(pay, ReleaseCommand::SwitchBack),
+             QStringLiteral("pay (production): 3.8.0 was scaled down at %1 when the warm window "
+                            "ended; going back now is a new deploy of 3.8.0, as long as starting "
+                            "6 instances takes, then a switch")
+                 .arg(formatUtc(*f.run().status.retiredAt)));
+    for (const ReleaseEvent &event : f.release().events)
+        QVERIFY2(!event.reason.contains(QStringLiteral("about 0 s")), qPrintable(event.reason));
+}
+
+void TestBlueGreenRelease::anUndeclaredVersionEndsWithTheBackendsReason()
+{
+    // The simulator refuses a version it does not declare, for good.
+    Fixture f;
+    QVERIFY(f.open(workspace("{warm_window: 5m}")));
+    QVERIFY(f.releases->start(pay, QStringLiteral("4.0.0"), QString(), QString()));
+    while (!f.release().finished() && f.ticksChecked < 120)
+        QVERIFY(f.tick());
+    QVERIFY2(f.release().finished(), qPrintable(timeline(f.release().events)));
+    QCOMPARE(kinds(f.release().events),
+             (QStringList{"started", "scaled", "action-failed", "aborted", "rolled-back"}));
+    QVERIFY2(f.release().reason.startsWith(QStringLiteral(
+                 "Rolled back: the backend refused to scale 4.0.0 to 6 instances: ")),
+             qPrintable(f.release().reason));
+    for (const ReleaseEvent &event : f.release().events) {
+        QVERIFY2(!event.reason.contains(QStringLiteral("by hand"))
+                     && !event.reason.contains(QStringLiteral("scaling 4.0.0 down")),
+                 qPrintable(event.reason));
+    }
+    QCOMPARE(count(f.observed(), oldVersion, InstanceState::Ready), 6);
+    QCOMPARE(bluegreen::liveColour(f.observed()), oldVersion);
 }
 
 QTEST_GUILESS_MAIN(TestBlueGreenRelease)

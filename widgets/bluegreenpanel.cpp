@@ -511,15 +511,24 @@ void BlueGreenPanel::confirmCommand(ReleaseCommand command)
     ReasonDialog::Request request;
     request.reasonRequired = true;
     switch (command) {
-    case ReleaseCommand::Switch:
+    case ReleaseCommand::Switch: {
         request.title = tr("Switch %1 to %2").arg(service, status.newVersion);
         request.text = tr("Move all traffic of %1 from %2 to %3 now, in one router call? %2 "
                           "stays warm for %4 afterwards: until then Switch Back returns "
                           "every request to it in seconds.")
                            .arg(service, status.oldVersion, status.newVersion,
                                 formatDuration(plan.warmWindow));
+        // A manual Switch goes ahead without gates that failed or have not measured yet: say so.
+        const QStringList blockers = bluegreen::preSwitchBlockers(plan, status);
+        if (!blockers.isEmpty()) {
+            request.text += QStringLiteral("\n\n")
+                            + tr("The pre-switch gates have not passed (%1). Switching now "
+                                 "overrides them.")
+                                  .arg(blockers.join(QStringLiteral("; ")));
+        }
         request.acceptLabel = tr("Switch to %1").arg(status.newVersion);
         break;
+    }
     case ReleaseCommand::SwitchBack: {
         const std::optional<Duration> left = bluegreen::warmRemaining(plan, status, now);
         request.title = tr("Switch %1 back to %2").arg(service, status.oldVersion);
