@@ -452,6 +452,10 @@ void BlueGreenPanel::refresh()
             if (words.isEmpty() && !switched)
                 words = plan.autoSwitch ? tr("Switches by itself once its gates pass")
                                         : tr("Waiting for your Switch");
+            else if (words.isEmpty())
+                // Past the window, held while a post-switch gate has its say.
+                words = tr("The window is over; %1 stays warm until the gates let it go")
+                            .arg(oldVersion);
             break;
         }
         hint = words.toHtmlEscaped();
@@ -483,7 +487,9 @@ void BlueGreenPanel::refresh()
                       .arg(status.replicas);
         retired += estimate ? tr("which would take about %1 (as long as %2 took to come up).")
                                   .arg(formatDuration(*estimate), newVersion)
-                            : tr("which takes as long as bringing %1 up took.").arg(newVersion);
+                            : tr("for which no time was measured here: %1 was already running "
+                                 "when the release began.")
+                                  .arg(newVersion);
         QPalette banner = m_retired->palette();
         banner.setColor(QPalette::Window,
                         theme::bannerColor(theme::healthColor(Health::Degraded, pal), pal));
