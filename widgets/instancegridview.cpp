@@ -335,6 +335,9 @@ void InstanceGridView::paintReleaseLegend(QPainter &painter) const
          tr("draining %1").arg(totals[int(InstanceState::Draining)])},
         {InstanceState::Failed, theme::stateColor(InstanceState::Failed, pal),
          tr("failed %1").arg(totals[int(InstanceState::Failed)])},
+        // The hollow cells that linger a moment after an instance stops.
+        {InstanceState::Terminated, neutral,
+         tr("stopped %1").arg(totals[int(InstanceState::Terminated)])},
         {InstanceState::Ready, pal.color(QPalette::Mid),
          tr("surge %1").arg(m_marking->surge.size()), true},
     };
