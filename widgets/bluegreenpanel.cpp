@@ -208,18 +208,9 @@ BlueGreenPanel::BlueGreenPanel(Clock *clock, QWidget *parent)
     , m_gates(new GateModel(this))
     , m_events(new ReleaseEventModel(this))
 {
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    m_pages = new QStackedWidget(this);
-    const panelparts::EmptyPage empty = panelparts::createEmptyPage(this);
-    m_emptyTitle = empty.title;
-    m_emptyText = empty.text;
-    m_start = empty.start;
-    connect(m_start, &QPushButton::clicked, this,
-            [this] { Q_EMIT startRequested(m_observed.key); });
-    m_pages->addWidget(empty.page);
-    m_pages->addWidget(buildReleasePage());
-    layout->addWidget(m_pages);
+    setPages(buildReleasePage(), tr("Start Release…"),
+             tr("Choose a version, and see what will happen and how it is rolled back, before "
+                "anything changes (Ctrl+Shift+N)"));
 }
 
 QWidget *BlueGreenPanel::buildReleasePage()

@@ -31,7 +31,6 @@ class BlueGreenPanel : public StrategyPanel
 public:
     explicit BlueGreenPanel(Clock *clock, QWidget *parent = nullptr);
 
-    QPushButton *startButton() const { return m_start; }
     QPushButton *switchButton() const { return m_switch; }
     QPushButton *switchBackButton() const { return m_switchBack; }
     QPushButton *extendButton() const { return m_extend; }
@@ -53,11 +52,6 @@ private:
     void forgetShown() override;
     void refresh() override;
     void confirmCommand(ReleaseCommand command);
-
-    QStackedWidget *m_pages;
-    QLabel *m_emptyTitle;
-    QLabel *m_emptyText;
-    QPushButton *m_start;
 
     QLabel *m_title;
     BadgeLine *m_phase;

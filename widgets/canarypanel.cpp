@@ -78,37 +78,9 @@ CanaryPanel::CanaryPanel(Clock *clock, QWidget *parent)
     , m_gates(new GateModel(this))
     , m_events(new ReleaseEventModel(this))
 {
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    m_pages = new QStackedWidget(this);
-    m_pages->addWidget(buildEmptyPage());
-    m_pages->addWidget(buildReleasePage());
-    layout->addWidget(m_pages);
-}
-
-QWidget *CanaryPanel::buildEmptyPage()
-{
-    auto *page = new QWidget(this);
-    auto *layout = new QVBoxLayout(page);
-    layout->setContentsMargins(4, 12, 4, 4);
-    m_emptyTitle = sectionLabel(QString(), page);
-    layout->addWidget(m_emptyTitle);
-    m_emptyText = new QLabel(page);
-    m_emptyText->setWordWrap(true);
-    m_emptyText->setTextFormat(Qt::PlainText);
-    layout->addWidget(m_emptyText);
-    m_start = new QPushButton(tr("Start Canary…"), page);
-    m_start->setToolTip(tr("Choose a version and a plan, and see how long it takes and how fast "
-                           "it can be rolled back, before anything changes (Ctrl+Shift+N)"));
-    connect(m_start, &QPushButton::clicked, this,
-            [this] { Q_EMIT startRequested(m_observed.key); });
-    auto *row = new QHBoxLayout;
-    row->addWidget(m_start);
-    row->addStretch();
-    layout->addSpacing(6);
-    layout->addLayout(row);
-    layout->addStretch();
-    return page;
+    setPages(buildReleasePage(), tr("Start Canary…"),
+             tr("Choose a version and a plan, and see how long it takes and how fast it can be "
+                "rolled back, before anything changes (Ctrl+Shift+N)"));
 }
 
 QWidget *CanaryPanel::buildReleasePage()

@@ -29,7 +29,6 @@ class CanaryPanel : public StrategyPanel
 public:
     explicit CanaryPanel(Clock *clock, QWidget *parent = nullptr);
 
-    QPushButton *startButton() const { return m_start; }
     QPushButton *promoteButton() const { return m_promote; }
     QPushButton *promoteFullyButton() const { return m_promoteFully; }
     QPushButton *pauseButton() const { return m_pause; }
@@ -44,7 +43,6 @@ public:
     QString reasonText() const;
 
 private:
-    QWidget *buildEmptyPage();
     QWidget *buildReleasePage();
     void forgetShown() override;
     void refresh() override;
@@ -52,11 +50,6 @@ private:
 
     QString m_shownTraceOf; // release id whose trace the charts show
     std::optional<TimePoint> m_shownTraceAt;
-
-    QStackedWidget *m_pages;
-    QLabel *m_emptyTitle;
-    QLabel *m_emptyText;
-    QPushButton *m_start;
 
     QLabel *m_title;
     BadgeLine *m_phase;

@@ -229,30 +229,6 @@ QString timeOfDay(TimePoint at)
         .toString(QStringLiteral("HH:mm"));
 }
 
-EmptyPage createEmptyPage(QWidget *parent)
-{
-    EmptyPage parts;
-    parts.page = new QWidget(parent);
-    auto *layout = new QVBoxLayout(parts.page);
-    layout->setContentsMargins(4, 12, 4, 4);
-    parts.title = sectionLabel(QString(), parts.page);
-    layout->addWidget(parts.title);
-    parts.text = new QLabel(parts.page);
-    parts.text->setWordWrap(true);
-    parts.text->setTextFormat(Qt::PlainText);
-    layout->addWidget(parts.text);
-    parts.start = new QPushButton(QObject::tr("Start Release…"), parts.page);
-    parts.start->setToolTip(QObject::tr("Choose a version, and see what will happen and how it "
-                                        "is rolled back, before anything changes (Ctrl+Shift+N)"));
-    auto *row = new QHBoxLayout;
-    row->addWidget(parts.start);
-    row->addStretch();
-    layout->addSpacing(6);
-    layout->addLayout(row);
-    layout->addStretch();
-    return parts;
-}
-
 } // namespace panelparts
 
 } // namespace sb

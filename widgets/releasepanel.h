@@ -69,14 +69,6 @@ QTableView *addEventsSection(ReleaseEventModel *model, QSplitter *splitter);
 // start with, which the panel shows already, and starting with a capital.
 QString sentence(QString reason, const ServiceKey &service);
 QString timeOfDay(TimePoint at); // "14:05", UTC
-// The page shown before a service's first release: what the strategy does, and Start.
-struct EmptyPage {
-    QWidget *page;
-    QLabel *title;
-    QLabel *text;
-    QPushButton *start;
-};
-EmptyPage createEmptyPage(QWidget *parent);
 } // namespace panelparts
 
 } // namespace sb

@@ -31,7 +31,6 @@ class RollingPanel : public StrategyPanel
 public:
     explicit RollingPanel(Clock *clock, QWidget *parent = nullptr);
 
-    QPushButton *startButton() const { return m_start; }
     QPushButton *pauseButton() const { return m_pause; }
     QPushButton *rollBackButton() const { return m_rollBack; }
     QProgressBar *progressBar() const { return m_progress; }
@@ -52,11 +51,6 @@ private:
     void forgetShown() override;
     void refresh() override;
     void confirmRollBack();
-
-    QStackedWidget *m_pages;
-    QLabel *m_emptyTitle;
-    QLabel *m_emptyText;
-    QPushButton *m_start;
 
     QLabel *m_title;
     BadgeLine *m_phase;

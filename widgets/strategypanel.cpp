@@ -2,9 +2,14 @@
 
 #include "releasecontroller.h"
 #include "releasepanel.h"
+#include "tablestyle.h"
 #include "theme.h"
 
+#include <QHBoxLayout>
 #include <QLabel>
+#include <QPushButton>
+#include <QStackedWidget>
+#include <QVBoxLayout>
 
 namespace sb {
 
@@ -58,6 +63,37 @@ void StrategyPanel::runCommand(ReleaseCommand command, const QString &reason)
     const Result<Done, QString> done = m_controller->command(m_observed.key, command, reason);
     // The panel names the service already; its refusal need not.
     showMessage(done ? QString() : panelparts::sentence(done.error(), m_observed.key));
+}
+
+void StrategyPanel::setPages(QWidget *releasePage, const QString &startLabel,
+                             const QString &startTip)
+{
+    auto *empty = new QWidget(this);
+    auto *emptyLayout = new QVBoxLayout(empty);
+    emptyLayout->setContentsMargins(4, 12, 4, 4);
+    m_emptyTitle = sectionLabel(QString(), empty);
+    emptyLayout->addWidget(m_emptyTitle);
+    m_emptyText = new QLabel(empty);
+    m_emptyText->setWordWrap(true);
+    m_emptyText->setTextFormat(Qt::PlainText);
+    emptyLayout->addWidget(m_emptyText);
+    m_start = new QPushButton(startLabel, empty);
+    m_start->setToolTip(startTip);
+    connect(m_start, &QPushButton::clicked, this,
+            [this] { Q_EMIT startRequested(m_observed.key); });
+    auto *row = new QHBoxLayout;
+    row->addWidget(m_start);
+    row->addStretch();
+    emptyLayout->addSpacing(6);
+    emptyLayout->addLayout(row);
+    emptyLayout->addStretch();
+
+    m_pages = new QStackedWidget(this);
+    m_pages->addWidget(empty);
+    m_pages->addWidget(releasePage);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_pages);
 }
 
 void StrategyPanel::showMessage(const QString &message)

@@ -7,6 +7,8 @@
 #include <QWidget>
 
 class QLabel;
+class QPushButton;
+class QStackedWidget;
 
 namespace sb {
 
@@ -27,6 +29,7 @@ public:
     void showService(const ServiceStatus &observed);
     // The refusal or failure of the last command, as shown; empty when none is.
     QString messageText() const;
+    QPushButton *startButton() const { return m_start; }
 
 Q_SIGNALS:
     // "Start…" on a service without a running release.
@@ -39,11 +42,19 @@ protected:
     void runCommand(ReleaseCommand command, const QString &reason);
     // Subclasses place the label in their layout; it is hidden while empty.
     void showMessage(const QString &message);
+    // Lays the panel out as two pages: before a release, what the strategy does and Start
+    // (`startLabel`, `startTip`); then `releasePage`. Called once, from the constructor.
+    void setPages(QWidget *releasePage, const QString &startLabel, const QString &startTip);
 
     Clock *m_clock;
     QPointer<ReleaseController> m_controller;
     ServiceStatus m_observed;
     QLabel *m_message;
+    // Page 0 says what the strategy does and offers Start; page 1 is the release.
+    QStackedWidget *m_pages = nullptr;
+    QLabel *m_emptyTitle = nullptr;
+    QLabel *m_emptyText = nullptr;
+    QPushButton *m_start = nullptr;
 };
 
 } // namespace sb
