@@ -208,9 +208,7 @@ BlueGreenPanel::BlueGreenPanel(Clock *clock, QWidget *parent)
     , m_gates(new GateModel(this))
     , m_events(new ReleaseEventModel(this))
 {
-    setPages(buildReleasePage(), tr("Start Release…"),
-             tr("Choose a version, and see what will happen and how it is rolled back, before "
-                "anything changes (Ctrl+Shift+N)"));
+    setPages(buildReleasePage());
 }
 
 QWidget *BlueGreenPanel::buildReleasePage()

@@ -95,9 +95,7 @@ RollingPanel::RollingPanel(Clock *clock, QWidget *parent)
     , m_instances(new InstanceModel(this))
     , m_events(new ReleaseEventModel(this))
 {
-    setPages(buildReleasePage(), tr("Start Release…"),
-             tr("Choose a version, and see what will happen and how it is rolled back, before "
-                "anything changes (Ctrl+Shift+N)"));
+    setPages(buildReleasePage());
 }
 
 QWidget *RollingPanel::buildReleasePage()

@@ -77,8 +77,11 @@ void StrategyPanel::setPages(QWidget *releasePage, const QString &startLabel,
     m_emptyText->setWordWrap(true);
     m_emptyText->setTextFormat(Qt::PlainText);
     emptyLayout->addWidget(m_emptyText);
-    m_start = new QPushButton(startLabel, empty);
-    m_start->setToolTip(startTip);
+    m_start = new QPushButton(startLabel.isEmpty() ? tr("Start Release…") : startLabel, empty);
+    m_start->setToolTip(startTip.isEmpty()
+                            ? tr("Choose a version, and see what will happen and how it is "
+                                 "rolled back, before anything changes (Ctrl+Shift+N)")
+                            : startTip);
     connect(m_start, &QPushButton::clicked, this,
             [this] { Q_EMIT startRequested(m_observed.key); });
     auto *row = new QHBoxLayout;

@@ -43,8 +43,10 @@ protected:
     // Subclasses place the label in their layout; it is hidden while empty.
     void showMessage(const QString &message);
     // Lays the panel out as two pages: before a release, what the strategy does and Start
-    // (`startLabel`, `startTip`); then `releasePage`. Called once, from the constructor.
-    void setPages(QWidget *releasePage, const QString &startLabel, const QString &startTip);
+    // (`startLabel`, `startTip`, or the generic Start Release…); then `releasePage`. Called
+    // once, from the constructor.
+    void setPages(QWidget *releasePage, const QString &startLabel = QString(),
+                  const QString &startTip = QString());
 
     Clock *m_clock;
     QPointer<ReleaseController> m_controller;
