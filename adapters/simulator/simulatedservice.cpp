@@ -527,8 +527,19 @@ bool SimulatedService::crash(const QString &version, int instances, TimePoint no
     return crashed > 0;
 }
 
+std::optional<TimePoint> SimulatedService::metricsDownUntil(TimePoint now) const
+{
+    if (m_metricsDownUntil && now < *m_metricsDownUntil)
+        return m_metricsDownUntil;
+    return std::nullopt;
+}
+
 bool SimulatedService::applyFault(const Fault &fault, TimePoint now)
 {
+    if (fault.kind == Fault::Kind::MetricsOutage) {
+        m_metricsDownUntil = fault.duration ? now + *fault.duration : TimePoint::max();
+        return false;
+    }
     auto version = m_versions.find(fault.version);
     if (version == m_versions.end())
         return false;
@@ -541,6 +552,7 @@ bool SimulatedService::applyFault(const Fault &fault, TimePoint now)
             = std::make_pair(std::min(1.0, version->behaviour.errorRatio * fault.value), until);
         break;
     case Fault::Kind::Latency: version->latencyFactor = std::make_pair(fault.value, until); break;
+    case Fault::Kind::MetricsOutage: break; // handled above: it is the service's, not a version's
     case Fault::Kind::StartFailure:
         if (fault.duration)
             version->startFailuresUntil

@@ -51,6 +51,8 @@ public:
     bool applyFault(const Fault &fault, TimePoint now);
     // Holds a fault with from_weight until a tick finds its version's weight there.
     void armFault(const Fault &fault);
+    // While a metrics_outage fault lasts: until when.
+    std::optional<TimePoint> metricsDownUntil(TimePoint now) const;
 
     const ServiceSettings &settings() const { return m_settings; }
     const ServiceKey &key() const { return m_settings.service; }
@@ -92,6 +94,7 @@ private:
 
     ServiceSettings m_settings;
     std::mt19937_64 m_random;
+    std::optional<TimePoint> m_metricsDownUntil;
     QMap<QString, VersionState> m_versions;
     QList<SimInstance> m_instances; // kept ordered by id
     Duration m_tickLength{0};

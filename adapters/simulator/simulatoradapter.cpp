@@ -196,9 +196,20 @@ void SimulatorAdapter::scale(const ServiceKey &service, const QString &version, 
 void SimulatorAdapter::metrics(const ServiceKey &service, Callback<MetricsSnapshot> done)
 {
     SimulatedService *simulated = find(service);
-    answer<MetricsSnapshot>(std::move(done), simulated ? Result<MetricsSnapshot>(simulated->metrics(
-                                                 m_clock->now(), m_settings.metricsWindow))
-                                                       : unknownService<MetricsSnapshot>(service));
+    if (!simulated)
+        return answer<MetricsSnapshot>(std::move(done), unknownService<MetricsSnapshot>(service));
+    if (const std::optional<TimePoint> until = simulated->metricsDownUntil(m_clock->now())) {
+        const QString when = *until == TimePoint::max()
+                                 ? QStringLiteral("for the rest of the run")
+                                 : QStringLiteral("until %1").arg(formatUtc(*until));
+        return answer<MetricsSnapshot>(
+            std::move(done), Error{Error::Kind::Unavailable,
+                                   QStringLiteral("the metrics source of %1 is unreachable "
+                                                  "(simulated outage %2)")
+                                       .arg(service.id(), when)});
+    }
+    answer<MetricsSnapshot>(std::move(done), Result<MetricsSnapshot>(simulated->metrics(
+                                                 m_clock->now(), m_settings.metricsWindow)));
 }
 
 } // namespace sb::sim

@@ -368,14 +368,23 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
                                       "gets any traffic; give a percentage above 0, or use at"));
         }
         fault.service = readServiceKey(map, workspace, spec.name);
-        fault.version = map.requiredString("version");
-        requireDeclaredVersion(settings, fault.service, fault.version, map, "version");
-        const QString kind
-            = map.choice("kind",
-                         {QStringLiteral("crash"), QStringLiteral("error_rate"),
-                          QStringLiteral("latency"), QStringLiteral("start_failure")},
-                         QStringLiteral("crash"));
-        if (kind == QLatin1String("crash")) {
+        const QString kind = map.choice("kind",
+                                        {QStringLiteral("crash"), QStringLiteral("error_rate"),
+                                         QStringLiteral("latency"), QStringLiteral("start_failure"),
+                                         QStringLiteral("metrics_outage")},
+                                        QStringLiteral("crash"));
+        // An outage is the whole service's metrics source, whatever version runs.
+        if (kind != QLatin1String("metrics_outage") || map.has("version")) {
+            fault.version = map.requiredString("version");
+            requireDeclaredVersion(settings, fault.service, fault.version, map, "version");
+        }
+        if (kind == QLatin1String("metrics_outage")) {
+            fault.kind = Fault::Kind::MetricsOutage;
+            if (map.has("from_weight"))
+                failAt(file, map.keyNode("from_weight"),
+                       QStringLiteral("a metrics_outage begins at a time (at: 2m), not at a "
+                                      "version's weight"));
+        } else if (kind == QLatin1String("crash")) {
             fault.kind = Fault::Kind::Crash;
             fault.instances = map.integer("instances", 1, 1, 1000);
             // Now that start_failure reads a duration, one here would look like a crash loop.
@@ -413,7 +422,8 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
             fault.kind = Fault::Kind::Latency;
             fault.value = map.number("factor", 3, 0.01, 1000);
         }
-        if (fault.kind != Fault::Kind::Crash && fault.kind != Fault::Kind::StartFailure) {
+        if (fault.kind != Fault::Kind::Crash && fault.kind != Fault::Kind::StartFailure
+            && fault.kind != Fault::Kind::MetricsOutage) {
             // A fault that waits for a traffic stage marks a regressed version, which stays
             // regressed; one at a fixed time is an incident that passes.
             if (map.has("duration"))
@@ -421,6 +431,8 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
             else if (!fault.fromWeightPercent)
                 fault.duration = std::chrono::minutes(2);
         }
+        if (fault.kind == Fault::Kind::MetricsOutage && map.has("duration"))
+            fault.duration = map.duration("duration", Duration(0), Duration(1));
         settings.faults.append(fault);
     }
     return settings;

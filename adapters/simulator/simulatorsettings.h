@@ -66,6 +66,8 @@ struct Fault {
         // The next `instances` instances of `version` to finish starting fail, or with
         // `duration` every one finishing within it.
         StartFailure,
+        // The service's metrics source answers "unavailable" for `duration`; `version` is unused.
+        MetricsOutage,
     };
     Duration at{0};
     // Instead of `at`: the fault begins the first time the version's weight reaches this percent.
