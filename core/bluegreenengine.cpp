@@ -15,6 +15,7 @@ QString toString(BlueGreenPhase phase)
     case BlueGreenPhase::AwaitingSwitch: return QStringLiteral("awaiting-switch");
     case BlueGreenPhase::Switching: return QStringLiteral("switching");
     case BlueGreenPhase::Warm: return QStringLiteral("warm");
+    case BlueGreenPhase::Paused: return QStringLiteral("paused");
     case BlueGreenPhase::SwitchingBack: return QStringLiteral("switching-back");
     case BlueGreenPhase::Retiring: return QStringLiteral("retiring");
     case BlueGreenPhase::Succeeded: return QStringLiteral("succeeded");
@@ -223,6 +224,8 @@ void abortRelease(BlueGreenDecision &decision, const QString &reason, const QStr
     status.aborted = true;
     status.abortReason = reason;
     status.holdReason.clear();
+    // Going back is never held, so there is nothing left for a pause to hold.
+    status.pausedAt.reset();
     ReleaseEvent event = makeEvent(status, ReleaseEvent::Kind::Aborted, now, reason, actor);
     event.values = std::move(values);
     decision.events.append(event);
@@ -433,6 +436,13 @@ void markSwitched(const BlueGreenPlan &plan, BlueGreenDecision &decision,
     decision.events.append(event);
 }
 
+// Paused before the switch, what the switch waits for: Resume only matters to an automatic one.
+QString pausedSwitchWait(const BlueGreenPlan &plan)
+{
+    return plan.autoSwitch ? QStringLiteral("the switch waits for Resume or an operator's Switch")
+                           : QStringLiteral("the switch waits for an operator's Switch");
+}
+
 // Before the switch: pin the router, bring the idle colour up, verify it, switch.
 void beforeSwitch(const BlueGreenPlan &plan, BlueGreenDecision &decision,
                   const ServiceStatus &observed, TimePoint now)
@@ -442,6 +452,7 @@ void beforeSwitch(const BlueGreenPlan &plan, BlueGreenDecision &decision,
     const QString &newVersion = status.newVersion;
     const QString live = liveColour(observed);
     const bool switchAsked = switchAskedFor(status, newVersion);
+    const bool paused = status.pausedAt.has_value();
     if (switchAsked && live == newVersion) {
         markSwitched(plan, decision, observed, now);
         warm(plan, decision, observed, now);
@@ -449,13 +460,27 @@ void beforeSwitch(const BlueGreenPlan &plan, BlueGreenDecision &decision,
     }
 
     if (!status.deployAskedAt) {
+        const QString pausedText = QStringLiteral("Paused before %2 starts: %1 serves all "
+                                                  "traffic; %2 is started once the release is "
+                                                  "resumed.")
+                                       .arg(oldVersion, newVersion);
         const bool pinned = live == oldVersion && observed.traffic->activeVersion == oldVersion;
         if (!pinned) {
+            // The pin keeps traffic where it is, so it is kept up while paused too.
             if (shouldRequest(status.pinRequest, 0, oldVersion, false, now))
                 requestSwitch(decision, oldVersion, status.pinRequest, observed, now);
-            decision.reason = QStringLiteral("Pinning the router on %1 before %2 starts, so no "
-                                             "request reaches %2 before the switch.")
-                                  .arg(oldVersion, newVersion);
+            decision.reason = paused ? pausedText
+                                     : QStringLiteral("Pinning the router on %1 before %2 starts, "
+                                                      "so no request reaches %2 before the "
+                                                      "switch.")
+                                           .arg(oldVersion, newVersion);
+            return;
+        }
+        // Starting the new colour is a step forward even without traffic: its instances run its
+        // code (consumers, caches, start-up migrations), which whoever paused has not agreed to.
+        // A scale-up asked for before the pause is kept below: it changes nothing not yet seen.
+        if (paused) {
+            decision.reason = pausedText;
             return;
         }
     }
@@ -490,8 +515,14 @@ void beforeSwitch(const BlueGreenPlan &plan, BlueGreenDecision &decision,
     }
     if (!ready) {
         decision.reason
-            = QStringLiteral("Deploying %1 beside %2: %3; %2 serves all traffic.")
-                  .arg(newVersion, oldVersion, readiness(observed, newVersion, status.replicas));
+            = paused ? QStringLiteral("Paused while %1 comes up beside %2 (%3): the scale-up "
+                                      "already asked for goes on; %4; %2 serves all traffic.")
+                           .arg(newVersion, oldVersion,
+                                readiness(observed, newVersion, status.replicas),
+                                pausedSwitchWait(plan))
+                     : QStringLiteral("Deploying %1 beside %2: %3; %2 serves all traffic.")
+                           .arg(newVersion, oldVersion,
+                                readiness(observed, newVersion, status.replicas));
         if (const int failed = countInState(observed, newVersion, {InstanceState::Failed})) {
             hold(decision, QStringLiteral("deploy:failed"),
                  QStringLiteral("%1 has %2 failed %3; the switch waits until all %4 are ready")
@@ -501,6 +532,21 @@ void beforeSwitch(const BlueGreenPlan &plan, BlueGreenDecision &decision,
                      .arg(status.replicas),
                  now);
         }
+        return;
+    }
+    if (switchAsked && paused) {
+        // Asked for before the pause (or by an operator during it): asking again would be the
+        // release moving forward on its own, which a console taken up paused must never do.
+        decision.reason
+            = status.switchRequest->failed
+                  ? QStringLiteral("Paused: the switch to %2 failed and is not asked again until "
+                                   "the release is resumed or an operator switches; %1 serves all "
+                                   "traffic.")
+                        .arg(oldVersion, newVersion)
+                  : QStringLiteral("Paused with the switch to %2 asked for at %3 and not yet on "
+                                   "the router: it may still land, but it is not asked again until "
+                                   "the release is resumed; %1 serves all traffic.")
+                        .arg(oldVersion, newVersion, formatUtc(status.switchRequest->at));
         return;
     }
     if (switchAsked) {
@@ -515,6 +561,25 @@ void beforeSwitch(const BlueGreenPlan &plan, BlueGreenDecision &decision,
     }
 
     const QStringList blockers = gateBlockers(plan, status.preSwitchGates);
+    if (paused) {
+        QString state
+            = QStringLiteral("%1 is ready (all %2 instances)").arg(newVersion).arg(status.replicas);
+        if (!blockers.isEmpty()) {
+            state += QStringLiteral("; ") + blockers.join(QStringLiteral("; "));
+        } else if (!status.preSwitchGates.isEmpty()) {
+            QStringList passed;
+            for (const GateState &gate : std::as_const(status.preSwitchGates))
+                passed.append(gate.gate);
+            state += QStringLiteral(" and its gates passed (%1)")
+                         .arg(passed.join(QStringLiteral(", ")));
+        }
+        decision.reason = QStringLiteral("Paused: %1; %2; %3 serves all traffic.")
+                              .arg(state, pausedSwitchWait(plan), oldVersion);
+        if (!waiting.isEmpty())
+            decision.reason += QStringLiteral(" Waiting for metrics since it was ready for %1.")
+                                   .arg(waiting.join(QStringLiteral(", ")));
+        return;
+    }
     if (plan.autoSwitch && blockers.isEmpty()) {
         QStringList passed;
         for (const GateState &state : std::as_const(status.preSwitchGates))
@@ -580,6 +645,7 @@ void noticeSwitchBack(const BlueGreenPlan &plan, BlueGreenDecision &decision,
     status.abortReason = QStringLiteral("the router was switched back to %1 outside the release")
                              .arg(status.oldVersion);
     status.holdReason.clear();
+    status.pausedAt.reset();
     ReleaseEvent event = makeEvent(
         status, ReleaseEvent::Kind::SwitchedBack, now,
         QStringLiteral("the router shows all traffic on %1 again; it was switched back outside "
@@ -607,6 +673,7 @@ void warm(const BlueGreenPlan &plan, BlueGreenDecision &decision, const ServiceS
         undo(plan, decision, observed, now);
         return;
     }
+    // The live colour is kept at full size, paused or not: it serves every request.
     if (shouldRequest(status.newScaleRequest, status.replicas, {},
                       heldCount(observed, newVersion) == status.replicas, now))
         requestScale(decision, newVersion, status.replicas, status.newScaleRequest, now);
@@ -622,6 +689,29 @@ void warm(const BlueGreenPlan &plan, BlueGreenDecision &decision, const ServiceS
                           postSwitchMetrics(status, observed), observed.metricsError,
                           QStringLiteral("after the switch"), now, waiting, ends)) {
             undo(plan, decision, observed, now);
+            return;
+        }
+        if (status.pausedAt) {
+            // The window keeps counting: a pause is no way to extend it unseen, and Extend is
+            // there for that. What waits is the retirement at its end.
+            if (now < end) {
+                wakeNoLaterThan(decision, end);
+                decision.reason
+                    = QStringLiteral("Paused: %1 serves all traffic; %2 stays warm for "
+                                     "%3 more (until %4), and past then until the "
+                                     "release is resumed; switching back takes "
+                                     "seconds.")
+                          .arg(newVersion, oldVersion, formatDuration(end - now), formatUtc(end));
+            } else {
+                decision.reason = QStringLiteral("Paused: %1 serves all traffic; the warm window "
+                                                 "ended at %2, but %3 is held warm while paused "
+                                                 "and is scaled down only once the release is "
+                                                 "resumed; switching back still takes seconds.")
+                                      .arg(newVersion, formatUtc(end), oldVersion);
+            }
+            if (!waiting.isEmpty())
+                decision.reason += QStringLiteral(" Waiting for metrics since the switch for %1.")
+                                       .arg(waiting.join(QStringLiteral(", ")));
             return;
         }
         if (now < end) {
@@ -981,6 +1071,8 @@ QString stillWarmText(const BlueGreenPlan &plan, const BlueGreenStatus &status,
     QString waitsFor;
     if (next.retiredAt || next.aborted || now < end) {
         // Retired or going back as of now: nothing keeps it warm.
+    } else if (next.pausedAt) {
+        waitsFor = QStringLiteral("the release to be resumed");
     } else if (liveColour(observed) != next.newVersion) {
         waitsFor = QStringLiteral("the router to show all traffic on %1").arg(next.newVersion);
     } else if (const GateState *failing = lastFailed(next.postSwitchGates)) {
@@ -1015,11 +1107,6 @@ QString refusal(const BlueGreenPlan &plan, const BlueGreenStatus &status,
         return QStringLiteral("%1: the release of %2 is blue-green and has no stages to promote; "
                               "Switch sends it all traffic at once")
             .arg(title, newVersion);
-    case Command::Pause:
-    case Command::Resume:
-        return QStringLiteral("%1: a blue-green release does not pause; with manual switching it "
-                              "waits for Switch, and Extend keeps %2 warm for longer")
-            .arg(title, oldVersion);
     case Command::Retry:
         return QStringLiteral("%1: a blue-green release is not retried; start a new release of "
                               "%2 instead")
@@ -1094,6 +1181,25 @@ QString refusal(const BlueGreenPlan &plan, const BlueGreenStatus &status,
             return QStringLiteral("%1: the warm window ended at %2 and %3 is being scaled down; "
                                   "it can no longer be kept warm")
                 .arg(title, formatUtc(windowEnd(plan, status)), oldVersion);
+        }
+        return {};
+    case Command::Pause:
+        if (status.pausedAt) {
+            return QStringLiteral("%1: the release of %2 has been paused since %3; resume it to go "
+                                  "on")
+                .arg(title, newVersion, formatUtc(*status.pausedAt));
+        }
+        // The retirement cannot be taken back: a pause would hold nothing.
+        if (retired) {
+            return QStringLiteral("%1: the scale-down of %2 was asked for at %3, when the warm "
+                                  "window ended; there is nothing left to pause")
+                .arg(title, oldVersion, formatUtc(*status.retiredAt));
+        }
+        return {};
+    case Command::Resume:
+        if (!status.pausedAt) {
+            return QStringLiteral("%1: the release of %2 is not paused; there is nothing to resume")
+                .arg(title, newVersion);
         }
         return {};
     case Command::Abort:
@@ -1172,6 +1278,50 @@ Result<BlueGreenDecision, QString> command(const BlueGreenPlan &plan, const Blue
                                    : QStringLiteral("aborted by %1: %2").arg(actor, why),
                      actor, latestValues(plan, status.preSwitchGates), now);
         break;
+    case Command::Pause: {
+        next.pausedAt = now;
+        QString text;
+        if (next.switchedAt) {
+            text = QStringLiteral("paused with %1 live: %2 is not scaled down until the release "
+                                  "is resumed, also past the warm window's end at %3; gates keep "
+                                  "measuring and still switch back on failure")
+                       .arg(next.newVersion, next.oldVersion, formatUtc(windowEnd(plan, next)));
+        } else if (switchAskedFor(next, next.newVersion) && !next.switchRequest->failed) {
+            text = QStringLiteral("paused with the switch to %1 under way: it may still land, but "
+                                  "it is not asked again, and %2 is not scaled down, until the "
+                                  "release is resumed")
+                       .arg(next.newVersion, next.oldVersion);
+        } else {
+            text = QStringLiteral("paused before the switch: %1 takes no traffic until %2; gates "
+                                  "keep measuring and still abort on failure")
+                       .arg(next.newVersion,
+                            plan.autoSwitch
+                                ? QStringLiteral("the release is resumed or an operator switches")
+                                : QStringLiteral("an operator switches"));
+        }
+        if (!why.isEmpty())
+            text += QStringLiteral(": %1").arg(why);
+        ReleaseEvent event = makeEvent(next, ReleaseEvent::Kind::Paused, now, text, actor);
+        event.values
+            = latestValues(plan, next.switchedAt ? next.postSwitchGates : next.preSwitchGates);
+        first.events.append(event);
+        break;
+    }
+    case Command::Resume: {
+        ReleaseEvent event
+            = makeEvent(next, ReleaseEvent::Kind::Resumed, now,
+                        QStringLiteral("resumed after %1 paused%2")
+                            .arg(formatDuration(now - next.pausedAt.value_or(now)),
+                                 why.isEmpty() ? QString() : QStringLiteral(": %1").arg(why)),
+                        actor);
+        event.values
+            = latestValues(plan, next.switchedAt ? next.postSwitchGates : next.preSwitchGates);
+        first.events.append(event);
+        next.pausedAt.reset();
+        // A hold still in force is announced again: the pause came between.
+        next.holdReason.clear();
+        break;
+    }
     default: Q_UNREACHABLE(); // refused above
     }
     BlueGreenDecision decision = decide(plan, next, observed, now);
@@ -1209,9 +1359,15 @@ BlueGreenDecision actionFailed(const BlueGreenPlan &plan, const BlueGreenStatus 
     const bool permanent
         = error.kind == Error::Kind::Invalid || error.kind == Error::Kind::Unsupported;
     const bool beforeSwitch = !next.switchedAt && !next.aborted;
+    // The one request a pause stops retrying (see beforeSwitch()).
+    const bool heldByPause = next.pausedAt && action.kind == ReleaseAction::Kind::Switch
+                             && action.version == next.newVersion;
     QString outcome;
     if (next.finished())
         outcome = QString();
+    else if (!permanent && heldByPause)
+        outcome = QStringLiteral("; paused, so it is not asked again until the release is "
+                                 "resumed or an operator switches");
     else if (!permanent)
         outcome = QStringLiteral("; retrying in %1").arg(formatDuration(actionRetryAfter));
     else if (!beforeSwitch)
@@ -1253,6 +1409,8 @@ BlueGreenPhase phase(const BlueGreenPlan &plan, const BlueGreenStatus &status,
     }
     if (status.retiredAt)
         return BlueGreenPhase::Retiring;
+    if (status.pausedAt)
+        return BlueGreenPhase::Paused;
     if (status.switchedAt)
         return BlueGreenPhase::Warm;
     if (switchAskedFor(status, status.newVersion))
@@ -1306,6 +1464,8 @@ QDebug operator<<(QDebug debug, const BlueGreenStatus &status)
         debug << " switched " << formatUtc(*status.switchedAt);
     if (status.extended > Duration(0))
         debug << " extended " << formatDuration(status.extended);
+    if (status.pausedAt)
+        debug << " paused " << formatUtc(*status.pausedAt);
     if (status.switchedBack)
         debug << " switched back";
     if (status.aborted)

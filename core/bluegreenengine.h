@@ -60,6 +60,11 @@ struct BlueGreenStatus {
     QMap<QString, TimePoint> postSwitchDataUntil;
     QString holdReason; // why the release last announced it was waiting, so it says so once
 
+    // Paused by an operator, or on a restart: no automatic switch and no retiring of the old
+    // colour until resumed. A switch back on a failing post-switch gate still happens. The warm
+    // window keeps counting; only the retirement at its end waits (see bluegreen::decide).
+    std::optional<TimePoint> pausedAt;
+
     bool switchedBack = false; // traffic went back to the old colour, by the release or not
     bool aborted = false;      // stopped before the switch, or switched back
     QString abortReason;
@@ -91,6 +96,8 @@ enum class BlueGreenPhase {
     Switching,      // the switch is asked for and not yet observed on the router
     Warm,           // switched; the old colour still runs; post-switch gates measuring (also
                     // past the window's end while its retirement waits for them or the router)
+    Paused,         // before the retirement, by an operator or on a restart: nothing moves
+                    // forward until Resume; gates measure, and going back is not held
     SwitchingBack,
     Retiring,  // the old colour's scale-down was asked for: it is being scaled down
     Succeeded, // the old colour is gone; a rollback now is a new deploy
@@ -136,6 +143,14 @@ QString toString(BlueGreenPhase phase); // "deploying", "warm", ...
 //    at once.
 //  - Abort applies until a switch to the new colour is asked for (again once that request
 //    failed); from then on Switch back is the way, since the switch may land at any moment.
+//  - Paused (pausedAt), the release asks for nothing that moves it forward: it does not start
+//    the new colour, switch to it, or retire the old colour, also once the window is over (the
+//    window keeps counting). A switch asked for before the pause may still land but is not
+//    asked again. The other requests already made are kept and retried as usual (the pin, the
+//    new colour's scale-up, the live colour's size, a retirement already under way), gates keep
+//    measuring, and everything that goes back (a gate's abort or switch back, an operator's, a
+//    router switched back by hand) happens as unpaused and ends the pause. Switch, Switch back,
+//    Extend and Abort apply as unpaused; Pause is refused once the retirement was asked for.
 //  - Refused or unanswered actions are retried after actionRetryAfter; Invalid or Unsupported
 //    refusals abort before the switch, and after it (or while undoing) are reported and not
 //    asked again (refusedAction): the release finishes when the observation shows them done.
@@ -161,7 +176,8 @@ BlueGreenDecision decide(const BlueGreenPlan &plan, const BlueGreenStatus &statu
 // ready ("3.9.0 has 7 of 10 instances ready"), SwitchBack and Extend once the old colour's
 // retirement was asked for (with what a redeploy would take), Extend before the switch, Abort
 // after the switch (switch back instead; past the window's end it says what keeps the old
-// colour warm), and the canary's and rolling's own commands.
+// colour warm), Pause when paused or with nothing left to hold, Resume when not paused, and the
+// canary's and rolling's own commands.
 QString refusal(const BlueGreenPlan &plan, const BlueGreenStatus &status,
                 const ServiceStatus &observed, ReleaseCommand command, TimePoint now);
 

@@ -115,8 +115,8 @@ void addGateValues(QMap<QString, double> &values, const GateSpec &gate, const Me
 enum class ReleaseCommand {
     Promote,      // canary: cut the current stage short
     PromoteFully, // canary: straight to 100 %
-    Pause,        // canary, rolling
-    Resume,       // canary, rolling
+    Pause,        // every strategy
+    Resume,       // every strategy
     Abort,        // canary: weight to 0 and scale down; blue-green before the switch
     Retry,        // canary: start an aborted release again
     Switch,       // blue-green: all traffic to the new colour now

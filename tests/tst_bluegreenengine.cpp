@@ -211,6 +211,12 @@ void retiredAt(BlueGreenStatus &s, Duration when)
     s.oldScaleRequest = Request{0, at(when), false, {}};
 }
 
+// Paused by an operator, or taken up paused after a restart.
+void pausedSince(BlueGreenStatus &s, Duration when)
+{
+    s.pausedAt = at(when);
+}
+
 void switchingBack(BlueGreenStatus &s, Duration when)
 {
     switchedAt(s, switched);
@@ -296,6 +302,9 @@ private Q_SLOTS:
     void aSwitchBackOutsideTheReleaseIsNoticed();
     void theWindowsLastIntervalIsJudgedOrNoted();
     void aManualSwitchOverridesGatesThatHaveNotPassed();
+    void aPausedReleaseNeverSwitchesOnItsOwn();
+    void aPauseKeepsTheOldColourWarmPastTheWindow();
+    void goingBackEndsThePause();
     void derivedFacts();
     void liveColour_data();
     void liveColour();
@@ -725,6 +734,124 @@ void TestBlueGreenEngine::rules_data()
         Picture(), 630s, {}, {"rolled-back"}, "rolled-back",
         "Rolled back: the router was switched back to 3.8.0 outside the release. 3.8.0 serves "
         "all traffic.");
+
+    // Paused: nothing moves traffic forward or retires anything; requests already made are kept,
+    // gates keep measuring, and going back is never held.
+    row(
+        "paused before the deploy: the new colour is not started",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            s.deployAskedAt.reset();
+            s.newScaleRequest.reset();
+            pausedSince(s, 1s);
+        },
+        Picture(), 2s, {}, {}, "paused",
+        "Paused before 3.9.0 starts: 3.8.0 serves all traffic; 3.9.0 is started once the release "
+        "is resumed.");
+    row(
+        "paused before the deploy, a pin that does not show is still asked again",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            s.deployAskedAt.reset();
+            s.newScaleRequest.reset();
+            pausedSince(s, 1s);
+        },
+        pool, 31s, {"switch all traffic to 3.8.0"}, {}, "paused", "Paused before 3.9.0 starts");
+    row(
+        "paused, a scale-up already asked for is asked again",
+        [](BlueGreenPlan &, BlueGreenStatus &s) { pausedSince(s, 5s); }, Picture(), 31s,
+        {"scale 3.9.0 to 10 instances"}, {}, "paused",
+        "Paused while 3.9.0 comes up beside 3.8.0 (0 of 10 instances ready): the scale-up already "
+        "asked for goes on; the switch waits for Resume or an operator's Switch; 3.8.0 serves all "
+        "traffic.");
+    row(
+        "paused with every gate passing: no automatic switch",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            readySince(s, 45s);
+            pausedSince(s, 60s);
+        },
+        withMetrics(ready(), minuteEnding(105s, 300, 0.002)), 105s, {}, {"gate-measured"}, "paused",
+        "Paused: 3.9.0 is ready (all 10 instances) and its gates passed (smoke); the switch waits "
+        "for Resume or an operator's Switch; 3.8.0 serves all traffic.");
+    row(
+        "paused with a manual plan: the switch waits for the operator as before",
+        [](BlueGreenPlan &p, BlueGreenStatus &s) {
+            manual(p);
+            readySince(s, 45s);
+            lastMeasured(s.preSwitchGates, 105s, Verdict::Inconclusive);
+            pausedSince(s, 110s);
+        },
+        ready(), 130s, {}, {}, "paused",
+        "Paused: 3.9.0 is ready (all 10 instances); gate smoke inconclusive: earlier; the switch "
+        "waits for an operator's Switch; 3.8.0 serves all traffic.");
+    row(
+        "paused, a failing pre-switch gate still aborts",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            readySince(s, 45s);
+            lastMeasured(s.preSwitchGates, 105s, Verdict::Fail, 1);
+            pausedSince(s, 110s);
+        },
+        withMetrics(ready(), minuteEnding(165s, 300, 0.02)), 165s, {"scale 3.9.0 to 0 instances"},
+        {"gate-measured", "aborted", "scaled"}, "undoing",
+        "Rolling back: gate smoke failed 2 of 2 allowed measurements before the switch");
+    const Setup askedThenPaused = [](BlueGreenPlan &, BlueGreenStatus &s) {
+        switchAsked(s, 105s);
+        pausedSince(s, 106s);
+    };
+    row("paused, a switch asked for before is not asked again", askedThenPaused, ready(), 135s, {},
+        {}, "paused",
+        "Paused with the switch to 3.9.0 asked for at 2026-01-05 09:01:45 UTC and not yet on the "
+        "router: it may still land, but it is not asked again until the release is resumed; "
+        "3.8.0 serves all traffic.");
+    row("paused, a switch asked for before that lands is recorded", askedThenPaused, onNew(), 110s,
+        {}, {"switched"}, "paused",
+        "Paused: 3.9.0 serves all traffic; 3.8.0 stays warm for 30 min more (until 2026-01-05 "
+        "09:31:50 UTC), and past then until the release is resumed; switching back takes "
+        "seconds.");
+    const Setup warmThenPaused = [](BlueGreenPlan &, BlueGreenStatus &s) {
+        switchedAt(s, switched);
+        lastMeasured(s.postSwitchGates, 590s, Verdict::Pass);
+        pausedSince(s, 200s);
+    };
+    row("paused inside the window: the countdown goes on", warmThenPaused, onNew(), 600s, {}, {},
+        "paused",
+        "Paused: 3.9.0 serves all traffic; 3.8.0 stays warm for 21 min 40 s more (until "
+        "2026-01-05 09:31:40 UTC), and past then until the release is resumed; switching back "
+        "takes seconds.");
+    Picture newCrashed = onNew();
+    newCrashed.newReady = 9;
+    row("paused, the live colour is kept at full size", warmThenPaused, newCrashed, 600s,
+        {"scale 3.9.0 to 10 instances"}, {}, "paused", "Paused: 3.9.0 serves all traffic");
+    row(
+        "paused past the window's end: the old colour is held warm",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            switchedAt(s, switched);
+            measuredAfterSwitch(s, windowEnds, windowEnds, Verdict::Pass);
+            pausedSince(s, 600s);
+        },
+        onNew(), windowEnds + 30s, {}, {}, "paused",
+        "Paused: 3.9.0 serves all traffic; the warm window ended at 2026-01-05 09:31:40 UTC, but "
+        "3.8.0 is held warm while paused and is scaled down only once the release is resumed; "
+        "switching back still takes seconds.");
+    row(
+        "paused, a failing post-switch gate still switches back",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            switchedAt(s, switched);
+            lastMeasured(s.postSwitchGates, 160s, Verdict::Fail, 1);
+            pausedSince(s, 170s);
+        },
+        withMetrics(onNew(), minuteEnding(220s, 4800, 0.03, 0.0)), 220s,
+        {"switch all traffic to 3.8.0"}, {"gate-measured", "aborted"}, "switching-back",
+        "Switching back: gate errors failed 2 of 2 allowed measurements after the switch");
+    row("paused, a switch back outside the release is still noticed", warmThenPaused, ready(), 600s,
+        {"scale 3.9.0 to 0 instances"}, {"switched-back", "scaled"}, "undoing",
+        "Rolling back: the router was switched back to 3.8.0 outside the release.");
+    row(
+        "taken up paused while retiring: the scale-down already asked for goes on",
+        [](BlueGreenPlan &, BlueGreenStatus &s) {
+            retiredAt(s, windowEnds);
+            pausedSince(s, windowEnds + 5s);
+        },
+        onNew(), windowEnds + 31s, {"scale 3.8.0 to 0 instances"}, {}, "retiring",
+        "scaling 3.8.0 down (10 left)");
 }
 
 void TestBlueGreenEngine::rules()
@@ -980,15 +1107,101 @@ void TestBlueGreenEngine::commands_data()
     refused("abort a finished release", rolledBack, Picture(), C::Abort, 300s, "",
             "has finished (rolled back); there is nothing to abort");
 
+    // Pause and Resume; while paused Switch, Switch back, Extend and Abort stay available.
+    const Setup paused = [](BlueGreenPlan &, BlueGreenStatus &s) { pausedSince(s, 5s); };
+    accepted("pause before the switch", none, Picture(), C::Pause, 10s, "CAB freeze", {"paused"},
+             {});
+    accepted("pause while the switch is under way", asked, ready(), C::Pause, 110s, "", {"paused"},
+             {});
+    accepted("pause inside the window",
+             [](BlueGreenPlan &, BlueGreenStatus &s) {
+                 switchedAt(s, switched);
+                 lastMeasured(s.postSwitchGates, 590s, Verdict::Pass);
+             },
+             onNew(), C::Pause, 600s, "watching checkout", {"paused"}, {});
+    accepted("pause while a failing gate holds the old colour past the window", heldByGate, onNew(),
+             C::Pause, windowEnds + 30s, "INC-4", {"paused"}, {});
+    refused("pause twice", paused, Picture(), C::Pause, 10s, "",
+            "payments (production): the release of 3.9.0 has been paused since 2026-01-05 "
+            "09:00:05 UTC; resume it to go on");
+    refused("pause once the old colour is being scaled down", retired, onNew(), C::Pause,
+            windowEnds + 5s, "",
+            "payments (production): the scale-down of 3.8.0 was asked for at 2026-01-05 "
+            "09:31:40 UTC, when the warm window ended; there is nothing left to pause");
+    refused("pause a finished release", rolledBack, Picture(), C::Pause, 300s, "",
+            "payments (production): the release of 3.9.0 has finished (rolled back); there is "
+            "nothing to pause");
+    refused(
+        "pause while going back",
+        [](BlueGreenPlan &, BlueGreenStatus &s) { switchingBack(s, 220s); }, onNew(), C::Pause,
+        225s, "",
+        "payments (production): the release of 3.9.0 was stopped (test) and is going back to "
+        "3.8.0; there is nothing to pause");
+    refused("resume when not paused", none, Picture(), C::Resume, 10s, "",
+            "payments (production): the release of 3.9.0 is not paused; there is nothing to "
+            "resume");
+    refused("resume a finished release", succeeded, onNew(), C::Resume, windowEnds + 60s, "",
+            "has finished (succeeded); there is nothing to resume");
+    accepted("resume with every gate passing: the switch follows",
+             [](BlueGreenPlan &, BlueGreenStatus &s) {
+                 readySince(s, 45s);
+                 lastMeasured(s.preSwitchGates, 105s, Verdict::Pass);
+                 pausedSince(s, 60s);
+             },
+             ready(), C::Resume, 130s, "checked the dashboards", {"resumed"},
+             {"switch all traffic to 3.9.0"});
+    accepted("resume a switch asked for before the pause: asked again",
+             [](BlueGreenPlan &, BlueGreenStatus &s) {
+                 switchAsked(s, 105s);
+                 pausedSince(s, 106s);
+             },
+             ready(), C::Resume, 200s, "", {"resumed"}, {"switch all traffic to 3.9.0"});
+    accepted("resume past the window's end retires the old colour",
+             [](BlueGreenPlan &, BlueGreenStatus &s) {
+                 switchedAt(s, switched);
+                 measuredAfterSwitch(s, windowEnds, windowEnds, Verdict::Pass);
+                 pausedSince(s, 600s);
+             },
+             onNew(), C::Resume, windowEnds + 30s, "incident closed", {"resumed", "scaled"},
+             {"scale 3.8.0 to 0 instances"});
+    accepted("resume past the window's end with a failing gate: still held, and said again",
+             [](BlueGreenPlan &, BlueGreenStatus &s) {
+                 switchedAt(s, switched);
+                 measuredAfterSwitch(s, windowEnds - 10s, windowEnds - 12s, Verdict::Fail, 1);
+                 s.holdReason = QStringLiteral("retire:gate errors");
+                 pausedSince(s, windowEnds + 5s);
+             },
+             onNew(), C::Resume, windowEnds + 30s, "", {"resumed", "held"}, {});
+    accepted("switch while paused",
+             [](BlueGreenPlan &, BlueGreenStatus &s) {
+                 readySince(s, 45s);
+                 lastMeasured(s.preSwitchGates, 105s, Verdict::Inconclusive);
+                 pausedSince(s, 110s);
+             },
+             ready(), C::Switch, 120s, "smoke checked by hand", {},
+             {"switch all traffic to 3.9.0"});
+    accepted("switch back while paused",
+             [](BlueGreenPlan &, BlueGreenStatus &s) {
+                 switchedAt(s, switched);
+                 pausedSince(s, 200s);
+             },
+             onNew(), C::SwitchBack, 600s, "checkout errors", {"aborted"},
+             {"switch all traffic to 3.8.0"});
+    accepted("extend while paused",
+             [](BlueGreenPlan &, BlueGreenStatus &s) {
+                 switchedAt(s, switched);
+                 lastMeasured(s.postSwitchGates, 590s, Verdict::Pass);
+                 pausedSince(s, 200s);
+             },
+             onNew(), C::Extend, 600s, "", {"window-extended"}, {});
+    accepted("abort while paused", paused, deploying(3, 7), C::Abort, 30s, "wrong build",
+             {"aborted", "scaled"}, {"scale 3.9.0 to 0 instances"});
+
     // The other strategies' commands.
     refused("promote", none, Picture(), C::Promote, 10s, "why",
             "payments (production): the release of 3.9.0 is blue-green and has no stages to "
             "promote; Switch sends it all traffic at once");
     refused("promote fully", none, Picture(), C::PromoteFully, 10s, "why", "no stages to promote");
-    refused("pause", none, Picture(), C::Pause, 10s, "",
-            "payments (production): a blue-green release does not pause; with manual switching "
-            "it waits for Switch, and Extend keeps 3.8.0 warm for longer");
-    refused("resume", none, Picture(), C::Resume, 10s, "", "does not pause");
     refused("retry", rolledBack, Picture(), C::Retry, 300s, "",
             "payments (production): a blue-green release is not retried; start a new release of "
             "3.9.0 instead");
@@ -1412,6 +1625,182 @@ void TestBlueGreenEngine::aManualSwitchOverridesGatesThatHaveNotPassed()
     QCOMPARE(bluegreen::preSwitchBlockers(p, status), QStringList());
 }
 
+void TestBlueGreenEngine::aPausedReleaseNeverSwitchesOnItsOwn()
+{
+    const BlueGreenPlan p = plan();
+    const BlueGreenStatus status = started();
+    const auto paused
+        = bluegreen::command(p, status, ReleaseCommand::Pause, QStringLiteral("bob"),
+                             QStringLiteral("CAB freeze"), observe(Picture()), at(10s));
+    QVERIFY2(paused, qPrintable(paused ? QString() : paused.error()));
+    QCOMPARE(kinds(paused.value().events), QStringList{"paused"});
+    const ReleaseEvent &pausedEvent = paused.value().events[0];
+    QCOMPARE(pausedEvent.actor, QStringLiteral("bob"));
+    QCOMPARE(pausedEvent.releaseId, status.id);
+    QCOMPARE(pausedEvent.reason,
+             QStringLiteral("paused before the switch: 3.9.0 takes no traffic until the release "
+                            "is resumed or an operator switches; gates keep measuring and still "
+                            "abort on failure: CAB freeze"));
+    QCOMPARE(paused.value().status.pausedAt, std::optional<TimePoint>(at(10s)));
+    QCOMPARE(described(paused.value().actions), QStringList());
+
+    // The new colour comes up and its gate passes, again and again: no switch while paused.
+    BlueGreenStatus current = paused.value().status;
+    const BlueGreenDecision readyNow = bluegreen::decide(p, current, observe(ready()), at(45s));
+    current = readyNow.status;
+    for (Duration end = 105s; end <= 10min; end += 1min) {
+        const ServiceStatus observed = observe(withMetrics(ready(), minuteEnding(end, 300, 0.002)));
+        const BlueGreenDecision d = bluegreen::decide(p, current, observed, at(end));
+        QCOMPARE(described(d.actions), QStringList());
+        QCOMPARE(kinds(d.events), QStringList{"gate-measured"});
+        QCOMPARE(toString(bluegreen::phase(p, d.status, observed, at(end))),
+                 QStringLiteral("paused"));
+        QVERIFY(!d.status.switchRequest);
+        current = d.status;
+    }
+    QCOMPARE(bluegreen::refusal(p, current, observe(ready()), ReleaseCommand::Switch, at(10min)),
+             QString());
+
+    // Resumed, the gates that passed let the switch follow at once.
+    const auto resumed
+        = bluegreen::command(p, current, ReleaseCommand::Resume, QStringLiteral("carol"),
+                             QStringLiteral("freeze lifted"), observe(ready()), at(10min + 5s));
+    QVERIFY2(resumed, qPrintable(resumed ? QString() : resumed.error()));
+    QCOMPARE(kinds(resumed.value().events), QStringList{"resumed"});
+    QCOMPARE(resumed.value().events[0].actor, QStringLiteral("carol"));
+    QCOMPARE(resumed.value().events[0].reason,
+             QStringLiteral("resumed after 9 min 55 s paused: freeze lifted"));
+    QCOMPARE(described(resumed.value().actions), QStringList{"switch all traffic to 3.9.0"});
+    QVERIFY(!resumed.value().status.pausedAt);
+    QCOMPARE(
+        toString(bluegreen::phase(p, resumed.value().status, observe(ready()), at(10min + 5s))),
+        QStringLiteral("switching"));
+
+    // Taken up paused after a restart with its switch asked for and not on the router: not asked
+    // again, however long it waits.
+    BlueGreenStatus restored = resumed.value().status;
+    restored.pausedAt = at(10min + 10s);
+    const BlueGreenDecision later
+        = bluegreen::decide(p, restored, observe(ready()), at(10min + 10s + 10 * actionRetryAfter));
+    QCOMPARE(described(later.actions), QStringList());
+    QVERIFY2(later.reason.contains(QStringLiteral("it is not asked again until the release is "
+                                                  "resumed")),
+             qPrintable(later.reason));
+    // Nor after a refusal that asking again could change.
+    ReleaseAction switchToNew;
+    switchToNew.kind = ReleaseAction::Kind::Switch;
+    switchToNew.version = newVersion;
+    const BlueGreenDecision refused = bluegreen::actionFailed(
+        p, restored, switchToNew, Error{Error::Kind::Unavailable, QStringLiteral("router busy")},
+        observe(ready()), at(10min + 11s));
+    QCOMPARE(kinds(refused.events), QStringList{"action-failed"});
+    QCOMPARE(refused.events[0].reason,
+             QStringLiteral("switch all traffic to 3.9.0 failed: router busy; paused, so it is "
+                            "not asked again until the release is resumed or an operator "
+                            "switches"));
+    QCOMPARE(described(bluegreen::decide(p, refused.status, observe(ready()),
+                                         at(10min + 11s + actionRetryAfter))
+                           .actions),
+             QStringList());
+}
+
+void TestBlueGreenEngine::aPauseKeepsTheOldColourWarmPastTheWindow()
+{
+    const BlueGreenPlan p = plan();
+    BlueGreenStatus status = started();
+    switchedAt(status, switched);
+    measuredAfterSwitch(status, windowEnds - 5min, windowEnds - 5min, Verdict::Pass);
+    const auto paused = bluegreen::command(p, status, ReleaseCommand::Pause, QStringLiteral("bob"),
+                                           QStringLiteral("INC-4 under way"), observe(onNew()),
+                                           at(windowEnds - 2min));
+    QVERIFY2(paused, qPrintable(paused ? QString() : paused.error()));
+    QCOMPARE(paused.value().events[0].reason,
+             QStringLiteral("paused with 3.9.0 live: 3.8.0 is not scaled down until the release "
+                            "is resumed, also past the warm window's end at 2026-01-05 09:31:40 "
+                            "UTC; gates keep measuring and still switch back on failure: INC-4 "
+                            "under way"));
+    // The clock is not stopped: the window ends when it would have.
+    QCOMPARE(bluegreen::warmRemaining(p, paused.value().status, at(windowEnds - 2min)),
+             Duration(2min));
+
+    // Past the window's end, with the gate judging its last interval and passing: held warm.
+    const ServiceStatus judged
+        = observe(withMetrics(onNew(), minuteEnding(windowEnds + 1min, 4800, 0.002)));
+    const BlueGreenDecision held
+        = bluegreen::decide(p, paused.value().status, judged, at(windowEnds + 1min));
+    QCOMPARE(kinds(held.events), QStringList{"gate-measured"});
+    QCOMPARE(described(held.actions), QStringList());
+    QVERIFY(!held.status.retiredAt);
+    QCOMPARE(bluegreen::warmRemaining(p, held.status, at(windowEnds + 1min)), std::nullopt);
+    QCOMPARE(toString(bluegreen::phase(p, held.status, judged, at(windowEnds + 1min))),
+             QStringLiteral("paused"));
+    checkIdempotent(p, held, judged, at(windowEnds + 1min));
+    const BlueGreenDecision muchLater
+        = bluegreen::decide(p, held.status, observe(onNew()), at(windowEnds + 40s + 2h));
+    QVERIFY(!muchLater.status.retiredAt);
+
+    // Still warm: Switch back and Extend apply, and Abort says what keeps the old colour.
+    const ServiceStatus &now = judged;
+    const TimePoint t = at(windowEnds + 2min);
+    QCOMPARE(bluegreen::refusal(p, held.status, now, ReleaseCommand::SwitchBack, t), QString());
+    QCOMPARE(bluegreen::refusal(p, held.status, now, ReleaseCommand::Extend, t), QString());
+    QVERIFY2(bluegreen::refusal(p, held.status, now, ReleaseCommand::Abort, t)
+                 .endsWith(QStringLiteral("switch back to 3.8.0 instead (3.8.0 is still warm: its "
+                                          "retirement waits for the release to be resumed)")),
+             qPrintable(bluegreen::refusal(p, held.status, now, ReleaseCommand::Abort, t)));
+
+    // Resumed, it is retired in the same decision.
+    const auto resumed = bluegreen::command(p, held.status, ReleaseCommand::Resume,
+                                            QStringLiteral("bob"), QString(), now, t);
+    QVERIFY2(resumed, qPrintable(resumed ? QString() : resumed.error()));
+    QCOMPARE(kinds(resumed.value().events), (QStringList{"resumed", "scaled"}));
+    QCOMPARE(resumed.value().events[0].reason, QStringLiteral("resumed after 4 min paused"));
+    QCOMPARE(described(resumed.value().actions), QStringList{"scale 3.8.0 to 0 instances"});
+    QCOMPARE(resumed.value().status.retiredAt, std::optional<TimePoint>(t));
+}
+
+void TestBlueGreenEngine::goingBackEndsThePause()
+{
+    const BlueGreenPlan p = plan();
+    BlueGreenStatus status = started();
+    switchedAt(status, switched);
+    lastMeasured(status.postSwitchGates, 160s, Verdict::Fail, 1);
+    pausedSince(status, 170s);
+
+    // A post-switch gate reaching its limit switches back while paused, and the pause is over:
+    // going back is never held.
+    const ServiceStatus failing
+        = observe(withMetrics(onNew(), minuteEnding(220s, 4800, 0.03, 0.0)));
+    const BlueGreenDecision back = bluegreen::decide(p, status, failing, at(220s));
+    QCOMPARE(described(back.actions), QStringList{"switch all traffic to 3.8.0"});
+    QCOMPARE(back.events[1].actor, automaticActor);
+    QVERIFY(!back.status.pausedAt);
+    QCOMPARE(bluegreen::refusal(p, back.status, failing, ReleaseCommand::Resume, at(220s)),
+             QStringLiteral("payments (production): the release of 3.9.0 was stopped (gate errors "
+                            "failed 2 of 2 allowed measurements after the switch: 3.00 % > 0.40 % "
+                            "(baseline 0.20 %)) and is going back to 3.8.0; there is nothing to "
+                            "resume"));
+
+    // An operator's Switch back and Abort end it too.
+    BlueGreenStatus warm = status;
+    warm.postSwitchGates[0].last->verdict = Verdict::Pass;
+    warm.postSwitchGates[0].failures = 0;
+    const auto switchedBack
+        = bluegreen::command(p, warm, ReleaseCommand::SwitchBack, QStringLiteral("bob"),
+                             QStringLiteral("pager"), observe(onNew()), at(200s));
+    QVERIFY(switchedBack);
+    QVERIFY(!switchedBack.value().status.pausedAt);
+    BlueGreenStatus deploying = started();
+    pausedSince(deploying, 5s);
+    const auto aborted
+        = bluegreen::command(p, deploying, ReleaseCommand::Abort, QStringLiteral("bob"), QString(),
+                             observe(Picture()), at(10s));
+    QVERIFY(aborted);
+    QVERIFY(!aborted.value().status.pausedAt);
+    QCOMPARE(toString(bluegreen::phase(p, aborted.value().status, observe(Picture()), at(10s))),
+             QStringLiteral("undoing"));
+}
+
 void TestBlueGreenEngine::derivedFacts()
 {
     const BlueGreenPlan p = plan();
@@ -1444,6 +1833,7 @@ void TestBlueGreenEngine::derivedFacts()
 
     QCOMPARE(toString(BlueGreenPhase::AwaitingSwitch), QStringLiteral("awaiting-switch"));
     QCOMPARE(toString(BlueGreenPhase::RolledBack), QStringLiteral("rolled-back"));
+    QCOMPARE(toString(BlueGreenPhase::Paused), QStringLiteral("paused"));
 }
 
 void TestBlueGreenEngine::liveColour_data()

@@ -199,6 +199,7 @@ private Q_SLOTS:
     void afterTheWindowGoingBackIsANewDeploy();
     void aGateFailingAtTheWindowsEndKeepsTheOldColourWarm();
     void aSwitchBackOutsideTheReleaseIsNoticed();
+    void aPausedReleaseHoldsEachStepForward();
     void aColourThatRanAlreadyHasNoRedeployEstimate();
     void anUndeclaredVersionEndsWithTheBackendsReason();
 };
@@ -286,6 +287,26 @@ void TestBlueGreenRelease::wholeReleases_data()
         << 35
         << QStringList{"started", "scaled", "switched", "window-extended", "scaled", "succeeded"}
         << QStringLiteral("Succeeded");
+    QTest::newRow("paused, the release never switches on its own; resumed, it does")
+        << workspace(automatic)
+        << Steps{{QStringLiteral("deploying"), 5s, C::Pause, QStringLiteral("change freeze"), {}},
+                 {QStringLiteral("paused"), 5min, C::Resume, QStringLiteral("freeze lifted"), {}}}
+        << 25
+        << QStringList{"started", "scaled", "paused", "resumed", "switched", "scaled", "succeeded"}
+        << QStringLiteral("Succeeded");
+    QTest::newRow("paused, a post-switch gate still switches back on its own")
+        << workspace(automatic, "{from_weight: 100, service: pay, environment: production, "
+                                "version: 3.9.0, kind: error_rate, error_rate: 8%}")
+        << Steps{{QStringLiteral("warm"), 5s, C::Pause, QStringLiteral("watching errors"), {}},
+                 {QStringLiteral("paused"),
+                  10s,
+                  C::Pause,
+                  {},
+                  QStringLiteral("pay (production): the release of 3.9.0 has been paused since ")}}
+        << 20 << QStringList{"started", "scaled",        "switched", "paused",
+                             "aborted", "switched-back", "scaled",   "rolled-back"}
+        << QStringLiteral("Rolled back: gate error-rate failed 3 of 3 allowed measurements after "
+                          "the switch");
 }
 
 void TestBlueGreenRelease::wholeReleases()
@@ -511,6 +532,64 @@ void TestBlueGreenRelease::aSwitchBackOutsideTheReleaseIsNoticed()
     QCOMPARE(count(f.observed(), newVersion, InstanceState::Ready), 0);
     // The service is free for the next release.
     QVERIFY(f.releases->start(pay, newVersion, QString(), QStringLiteral("again")));
+}
+
+void TestBlueGreenRelease::aPausedReleaseHoldsEachStepForward()
+{
+    // Paused as it starts: the new colour's scale-up, already asked for, goes on; its smoke gate
+    // passes, and still nothing switches.
+    Fixture f;
+    QVERIFY(f.open(workspace("{warm_window: 3m, switch: automatic, pre_switch_gates: "
+                             "[smoke-errors], post_switch_gates: [error-rate]}")));
+    QVERIFY(f.releases->start(pay, newVersion, QString(), QString()));
+    QVERIFY(f.releases->command(pay, ReleaseCommand::Pause, QStringLiteral("CAB-3 freeze")));
+    const ReleaseEvent *paused = findEvent(f.release().events, ReleaseEvent::Kind::Paused);
+    QVERIFY(paused);
+    QCOMPARE(paused->actor, QStringLiteral("ana"));
+    QVERIFY2(paused->reason.endsWith(QStringLiteral(": CAB-3 freeze")), qPrintable(paused->reason));
+    for (int i = 0; i < 5 * 60; ++i)
+        QVERIFY(f.tick());
+    QCOMPARE(count(f.observed(), newVersion, InstanceState::Ready), 6);
+    const GateState &smoke = f.run().status.preSwitchGates.first();
+    QVERIFY(smoke.last && smoke.last->verdict == Verdict::Pass);
+    QCOMPARE(bluegreen::liveColour(f.observed()), oldVersion);
+    QVERIFY(!f.run().status.switchRequest);
+    QCOMPARE(f.phase(), QStringLiteral("paused"));
+    QVERIFY2(f.release().reason.startsWith(QStringLiteral("Paused: 3.9.0 is ready (all 6 "
+                                                          "instances) and its gates passed "
+                                                          "(smoke-errors); the switch waits for "
+                                                          "Resume or an operator's Switch")),
+             qPrintable(f.release().reason));
+
+    // Resumed, it switches; paused again in the window, the old colour outlives it, warm.
+    QVERIFY(f.releases->command(pay, ReleaseCommand::Resume, QString()));
+    while (f.phase() != QLatin1String("warm") && f.ticksChecked < 10 * 60)
+        QVERIFY(f.tick());
+    QCOMPARE(bluegreen::liveColour(f.observed()), newVersion);
+    QVERIFY(f.releases->command(pay, ReleaseCommand::Pause, QStringLiteral("INC-8")));
+    const TimePoint windowEnd = *f.run().status.switchedAt + 3min;
+    while (f.sim.clock.now() < windowEnd + 3min)
+        QVERIFY(f.tick());
+    QVERIFY(!f.run().status.retiredAt);
+    QCOMPARE(count(f.observed(), oldVersion, InstanceState::Ready), 6);
+    QVERIFY2(f.release().reason.contains(QStringLiteral("3.8.0 is held warm while paused")),
+             qPrintable(f.release().reason));
+    QCOMPARE(f.releases->refusal(pay, ReleaseCommand::SwitchBack), QString());
+    QCOMPARE(f.releases->refusal(pay, ReleaseCommand::Extend), QString());
+    QCOMPARE(f.releases->refusal(pay, ReleaseCommand::Resume), QString());
+
+    // Resumed past the window's end, the old colour is retired and the release ends.
+    const TimePoint resumed = f.sim.clock.now();
+    QVERIFY(f.releases->command(pay, ReleaseCommand::Resume, QStringLiteral("INC-8 closed")));
+    QVERIFY(f.run().status.retiredAt);
+    QCOMPARE(*f.run().status.retiredAt, resumed);
+    while (!f.release().finished() && f.sim.clock.now() < resumed + 2min)
+        QVERIFY(f.tick());
+    QVERIFY2(f.run().status.succeeded(), qPrintable(timeline(f.release().events)));
+    QCOMPARE(kinds(f.release().events),
+             (QStringList{"started", "scaled", "paused", "resumed", "switched", "paused", "resumed",
+                          "scaled", "succeeded"}));
+    QCOMPARE(count(f.observed(), oldVersion, InstanceState::Ready), 0);
 }
 
 void TestBlueGreenRelease::aColourThatRanAlreadyHasNoRedeployEstimate()

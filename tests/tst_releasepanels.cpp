@@ -186,6 +186,7 @@ private Q_SLOTS:
     void switchesOnlyOnceTheIdleColourIsReady();
     void switchesBackInsideTheWindowAfterExtending();
     void afterTheWindowGoingBackIsARedeploy();
+    void aPausedBlueGreenReleaseKeepsTheOldColourWarm();
     void showsTheDemoBlueGreenWarm();
     void rollingPanelMatchesTheFleet();
     void pausesResumesAndRollsBack();
@@ -384,6 +385,74 @@ void TestReleasePanels::afterTheWindowGoingBackIsARedeploy()
                  || panel->oldColourText().contains(QStringLiteral("Retiring")),
              qPrintable(panel->oldColourText()));
     QVERIFY(panel->capacityText().isEmpty());
+}
+
+void TestReleasePanels::aPausedBlueGreenReleaseKeepsTheOldColourWarm()
+{
+    Console console(m_registry);
+    QVERIFY(console.open(workspace(), 3s));
+    MainWindow &window = console.window;
+    QVERIFY(window.releases()->start(payments, QStringLiteral("1.1.0"), QString(), QString()));
+    QVERIFY(window.selectService(payments));
+    BlueGreenPanel *panel = window.releasePanel()->blueGreenPanel();
+    // An action runs once its intent is in the journal, written on a thread of its own in real
+    // time: each virtual second here leaves that thread the real time QTRY waits between tries.
+    const auto tick = [&console] {
+        run(console.clock, 1s);
+        return true;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(tick() && panel->phaseText() == QLatin1String("Ready to switch"),
+                             20000);
+
+    // Pause sits beside Extend and Abort and turns into Resume; Switch stays at hand.
+    QVERIFY(panel->pauseButton()->isVisible());
+    QCOMPARE(panel->pauseButton()->text(), QStringLiteral("Pause"));
+    QVERIFY(panel->pauseButton()->isEnabled());
+    QVERIFY2(panel->pauseButton()->toolTip().contains(QStringLiteral("retirement of 1.0.0")),
+             qPrintable(panel->pauseButton()->toolTip()));
+    QTest::mouseClick(panel->pauseButton(), Qt::LeftButton);
+    QCOMPARE(panel->phaseText(), QStringLiteral("Paused"));
+    QCOMPARE(panel->pauseButton()->text(), QStringLiteral("Resume"));
+    QVERIFY(panel->pauseButton()->isEnabled());
+    const QList<ReleaseEvent> &events = window.releases()->release(payments)->events;
+    QCOMPARE(toString(events.last().kind), QStringLiteral("paused"));
+    QCOMPARE(events.last().actor, QStringLiteral("ana"));
+    QVERIFY2(panel->reasonText().startsWith(QStringLiteral("Paused: 1.1.0 is ready (all 4 "
+                                                           "instances)")),
+             qPrintable(panel->reasonText()));
+    QVERIFY2(panel->newColourText().contains(QStringLiteral("Idle, paused")),
+             qPrintable(panel->newColourText()));
+    QVERIFY(panel->switchButton()->isEnabled());
+    QVERIFY(panel->abortButton()->isEnabled());
+
+    // An operator's Switch goes ahead while paused, and the release stays paused.
+    QTest::mouseClick(panel->switchButton(), Qt::LeftButton);
+    QVERIFY(confirm(confirmation(window, "switch"), "checked by hand"));
+    QTRY_VERIFY_WITH_TIMEOUT(tick() && console.blueGreen(payments).status.switchedAt, 20000);
+    QCOMPARE(bluegreen::liveColour(console.observed(payments)), QStringLiteral("1.1.0"));
+    QCOMPARE(panel->phaseText(), QStringLiteral("Paused"));
+    QVERIFY2(panel->oldColourText().contains(QStringLiteral("Warm standby")),
+             qPrintable(panel->oldColourText()));
+
+    // Past the five-minute window the old colour is still up, and going back is still a switch.
+    run(console.clock, 5min + 30s);
+    QVERIFY(!console.blueGreen(payments).status.retiredAt);
+    QCOMPARE(console.instances(payments, QStringLiteral("1.0.0")), qMakePair(4, 4));
+    QCOMPARE(panel->switchHintText(), QStringLiteral("Window over; 1.0.0 held warm while paused"));
+    QVERIFY(panel->switchBackButton()->isEnabled());
+    QVERIFY(panel->extendButton()->isEnabled());
+    QVERIFY(panel->retiredText().isEmpty());
+
+    // Resumed, the old colour is retired at once; there is nothing left to pause.
+    QTest::mouseClick(panel->pauseButton(), Qt::LeftButton);
+    QCOMPARE(panel->phaseText(), QStringLiteral("Retiring 1.0.0"));
+    QVERIFY(hasEvent(events, ReleaseEvent::Kind::Resumed));
+    QCOMPARE(panel->pauseButton()->text(), QStringLiteral("Pause"));
+    QVERIFY(!panel->pauseButton()->isEnabled());
+    QVERIFY2(panel->pauseButton()->toolTip().contains(QStringLiteral("nothing left to pause")),
+             qPrintable(panel->pauseButton()->toolTip()));
+    QTRY_VERIFY_WITH_TIMEOUT(tick() && panel->phaseText() == QLatin1String("Succeeded"), 20000);
+    QCOMPARE(console.instances(payments, QStringLiteral("1.0.0")).first, 0);
 }
 
 void TestReleasePanels::showsTheDemoBlueGreenWarm()

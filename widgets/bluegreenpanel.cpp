@@ -23,6 +23,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <iterator>
+
 namespace sb {
 
 // One colour of a blue-green pair: its version and part (live, idle, warm, retired) on top, its
@@ -151,6 +153,7 @@ QString phaseWord(BlueGreenPhase phase, const BlueGreenStatus &status)
     case BlueGreenPhase::AwaitingSwitch: return QObject::tr("Ready to switch");
     case BlueGreenPhase::Switching: return QObject::tr("Switching");
     case BlueGreenPhase::Warm: return QObject::tr("Live, old colour warm");
+    case BlueGreenPhase::Paused: return QObject::tr("Paused");
     case BlueGreenPhase::SwitchingBack: return QObject::tr("Switching back");
     case BlueGreenPhase::Retiring: return QObject::tr("Retiring %1").arg(status.oldVersion);
     case BlueGreenPhase::Succeeded: return QObject::tr("Succeeded");
@@ -167,7 +170,8 @@ QColor phaseColor(BlueGreenPhase phase, const QPalette &palette)
     case BlueGreenPhase::Warm:
     case BlueGreenPhase::Retiring:
     case BlueGreenPhase::Succeeded: return theme::healthColor(Health::Healthy, palette);
-    case BlueGreenPhase::AwaitingSwitch: return theme::healthColor(Health::Degraded, palette);
+    case BlueGreenPhase::AwaitingSwitch:
+    case BlueGreenPhase::Paused: return theme::healthColor(Health::Degraded, palette);
     case BlueGreenPhase::SwitchingBack:
     case BlueGreenPhase::Undoing:
     case BlueGreenPhase::RolledBack: return theme::healthColor(Health::Critical, palette);
@@ -179,8 +183,14 @@ QColor phaseColor(BlueGreenPhase phase, const QPalette &palette)
 }
 
 // What a colour that takes no traffic is doing, in the phase the release is in.
-QString standbyWord(BlueGreenPhase phase, bool oldColour)
+QString standbyWord(BlueGreenPhase phase, const BlueGreenStatus &status, bool oldColour)
 {
+    // Paused, a colour does what it did before the pause: the switch tells which part it has.
+    if (phase == BlueGreenPhase::Paused) {
+        if (!status.switchedAt)
+            return oldColour ? QObject::tr("Not live") : QObject::tr("Idle, paused");
+        phase = BlueGreenPhase::Warm;
+    }
     if (oldColour) {
         switch (phase) {
         case BlueGreenPhase::Warm:
@@ -226,13 +236,24 @@ QWidget *BlueGreenPanel::buildReleasePage()
     m_phase->setMinimumWidth(fontMetrics().horizontalAdvance(tr("Live, old colour warm")) + 20);
     top->addWidget(m_phase);
     top->addStretch(1);
+    m_pause = new QPushButton(tr("Resume"), page);
+    // As wide as its longer word, so the row does not shift when it turns into Resume.
+    m_pause->setMinimumWidth(m_pause->sizeHint().width());
+    m_pause->setText(tr("Pause"));
     m_extend = new QPushButton(tr("Extend %1").arg(formatDuration(bluegreen::extendStep)), page);
     m_abort = new QPushButton(tr("Abort…"), page);
-    for (QPushButton *button : {m_extend, m_abort}) {
+    for (QPushButton *button : {m_pause, m_extend, m_abort}) {
         button->setAutoDefault(false);
         top->addWidget(button);
     }
     theme::markDestructive(m_abort);
+    connect(m_pause, &QPushButton::clicked, this, [this] {
+        const Release *release = m_controller ? m_controller->release(m_observed.key) : nullptr;
+        runCommand(release && release->blueGreen() && release->blueGreen()->status.pausedAt
+                       ? ReleaseCommand::Resume
+                       : ReleaseCommand::Pause,
+                   QString());
+    });
     connect(m_extend, &QPushButton::clicked, this,
             [this] { runCommand(ReleaseCommand::Extend, QString()); });
     connect(m_abort, &QPushButton::clicked, this,
@@ -380,7 +401,7 @@ void BlueGreenPanel::refresh()
     auto role = [&](const QString &version, bool oldColour) -> Badge {
         if (version == live)
             return {Badge::Style::Chip, tr("Live"), liveColor};
-        return {Badge::Style::Chip, standbyWord(phase, oldColour), neutral};
+        return {Badge::Style::Chip, standbyWord(phase, status, oldColour), neutral};
     };
     m_oldCard->setColour(oldVersion, oldSummary ? &*oldSummary : nullptr, role(oldVersion, true),
                          theme::oldVersionColor(pal), oldVersion == live);
@@ -389,6 +410,8 @@ void BlueGreenPanel::refresh()
 
     m_switch->setText(tr("Switch to %1…").arg(newVersion));
     m_switchBack->setText(tr("Switch Back to %1…").arg(oldVersion));
+    const bool paused = status.pausedAt.has_value();
+    m_pause->setText(paused ? tr("Resume") : tr("Pause"));
     struct Button {
         QPushButton *button;
         ReleaseCommand command;
@@ -396,12 +419,21 @@ void BlueGreenPanel::refresh()
     const Button buttons[] = {{m_switch, ReleaseCommand::Switch},
                               {m_switchBack, ReleaseCommand::SwitchBack},
                               {m_extend, ReleaseCommand::Extend},
-                              {m_abort, ReleaseCommand::Abort}};
-    QString refusals[4];
-    for (int i = 0; i < 4; ++i) {
+                              {m_abort, ReleaseCommand::Abort},
+                              {m_pause, paused ? ReleaseCommand::Resume : ReleaseCommand::Pause}};
+    constexpr int buttonCount = int(std::size(buttons));
+    QString refusals[buttonCount];
+    for (int i = 0; i < buttonCount; ++i) {
         refusals[i] = m_controller->refusal(key, buttons[i].command);
         buttons[i].button->setEnabled(refusals[i].isEmpty());
         buttons[i].button->setToolTip(panelparts::sentence(refusals[i], key));
+    }
+    // What a pause holds is not obvious from the word alone.
+    if (refusals[buttonCount - 1].isEmpty()) {
+        m_pause->setToolTip(paused ? tr("Let the release move on by itself again")
+                                   : tr("Hold the automatic switch and the retirement of %1; gates "
+                                        "keep measuring, and a failing one still switches back")
+                                         .arg(oldVersion));
     }
     // Under the buttons, in a few words: how long Switch Back stays a switch while the old
     // colour is warm, what is happening, or why Switch cannot apply yet; the whole refusal is
@@ -432,6 +464,16 @@ void BlueGreenPanel::refresh()
         case BlueGreenPhase::RolledBack:
             words = status.switchedBack ? tr("All traffic is back on %1").arg(oldVersion)
                                         : tr("Aborted; traffic stayed on %1").arg(oldVersion);
+            break;
+        case BlueGreenPhase::Paused:
+            // Before the window's end the countdown above shows; past it, what holds it warm.
+            if (switched)
+                words = tr("Window over; %1 held warm while paused").arg(oldVersion);
+            else
+                words = panelparts::sentence(refusals[0], key);
+            if (words.isEmpty())
+                words = plan.autoSwitch ? tr("Paused: no switch by itself until Resume")
+                                        : tr("Waiting for your Switch");
             break;
         case BlueGreenPhase::Deploying:
         case BlueGreenPhase::Verifying:

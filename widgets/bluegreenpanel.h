@@ -20,10 +20,10 @@ class TextLine;
 // The selected service's blue-green release: its two colours side by side (version, instances
 // ready of running, the router's weight and the share really observed, error rate and p99) with
 // the live one marked, a large Switch between them and Switch back beside it, the warm window's
-// countdown with Extend, the doubled capacity while both colours run, the gates before and
-// after the switch, and the events. Once the old colour is retired it says plainly that going
-// back is a new deploy and how long that would take. Buttons are enabled exactly when the
-// engine would accept them; why not is in their tooltip, and for the button that matters in
+// countdown with Extend, Pause / Resume, the doubled capacity while both colours run, the gates
+// before and after the switch, and the events. Once the old colour is retired it says plainly
+// that going back is a new deploy and how long that would take. Buttons are enabled exactly when
+// the engine would accept them; why not is in their tooltip, and for the button that matters in
 // the phase, under it.
 class BlueGreenPanel : public StrategyPanel
 {
@@ -34,6 +34,8 @@ public:
     QPushButton *switchButton() const { return m_switch; }
     QPushButton *switchBackButton() const { return m_switchBack; }
     QPushButton *extendButton() const { return m_extend; }
+    // Pause, or Resume while paused.
+    QPushButton *pauseButton() const { return m_pause; }
     QPushButton *abortButton() const { return m_abort; }
     GateModel *gateModel() const { return m_gates; }
     ReleaseEventModel *eventModel() const { return m_events; }
@@ -56,6 +58,7 @@ private:
     QLabel *m_title;
     BadgeLine *m_phase;
     QLabel *m_meta;
+    QPushButton *m_pause;
     QPushButton *m_extend;
     QPushButton *m_abort;
     ColourCard *m_oldCard;
