@@ -70,7 +70,8 @@ std::optional<sb::ServiceKey> findService(const sb::Workspace &workspace, const 
 }
 
 int renderScreenshot(sb::MainWindow &window, sb::VirtualClock &clock, const QString &file,
-                     const std::optional<sb::ServiceKey> &service, double afterSeconds)
+                     const std::optional<sb::ServiceKey> &service, double afterSeconds,
+                     bool timeline)
 {
     // Second by second, letting the adapters answer in between, as the live console would see it.
     const auto end = clock.now() + sb::Duration(qint64(afterSeconds * 1000));
@@ -82,6 +83,8 @@ int renderScreenshot(sb::MainWindow &window, sb::VirtualClock &clock, const QStr
         QCoreApplication::processEvents();
     if (service)
         window.selectService(*service);
+    if (timeline)
+        window.showTimeline();
 
     window.resize(screenshotSize);
     window.show();
@@ -123,6 +126,11 @@ int main(int argc, char **argv)
     const QCommandLineOption workspaceOption(
         QStringLiteral("workspace"), QStringLiteral("Open the workspace FILE (signalbox.yaml)."),
         QStringLiteral("FILE"));
+    const QCommandLineOption journalOption(
+        QStringLiteral("journal"),
+        QStringLiteral("Keep the audit journal in FILE (SQLite) instead of the workspace's own "
+                       "'journal:' or the default; see docs/journal.md."),
+        QStringLiteral("FILE"));
     const QCommandLineOption screenshotOption(
         QStringLiteral("screenshot"),
         QStringLiteral("Render the console offscreen at %1x%2 on the virtual clock, save it as "
@@ -138,12 +146,15 @@ int main(int argc, char **argv)
         QStringLiteral("after"),
         QStringLiteral("With --screenshot: run SECONDS of simulated time first (default 0)."),
         QStringLiteral("SECONDS"), QStringLiteral("0"));
+    const QCommandLineOption timelineOption(
+        QStringLiteral("timeline"),
+        QStringLiteral("With --screenshot: show the Timeline page, the whole journal."));
     QCommandLineOption quitAfterPaintOption(
         QStringLiteral("quit-after-first-paint"),
         QStringLiteral("Exit as soon as the main window has painted once (start-up benchmark)."));
     quitAfterPaintOption.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions(
-        {workspaceOption, screenshotOption, serviceOption, afterOption, quitAfterPaintOption});
+    parser.addOptions({workspaceOption, journalOption, screenshotOption, serviceOption, afterOption,
+                       timelineOption, quitAfterPaintOption});
     parser.process(app);
 
     if (!parser.positionalArguments().isEmpty()) {
@@ -161,8 +172,10 @@ int main(int argc, char **argv)
                        .arg(parser.value(afterOption)));
         return 2;
     }
-    if (!screenshotRequested && (parser.isSet(serviceOption) || parser.isSet(afterOption))) {
-        printError(QStringLiteral("--service and --after go with --screenshot FILE"));
+    if (!screenshotRequested
+        && (parser.isSet(serviceOption) || parser.isSet(afterOption)
+            || parser.isSet(timelineOption))) {
+        printError(QStringLiteral("--service, --after and --timeline go with --screenshot FILE"));
         return 2;
     }
 
@@ -185,6 +198,7 @@ int main(int argc, char **argv)
         sb::VirtualClock clock(sb::VirtualClock::defaultStart());
         sb::MainWindow window(registry, &clock);
         window.setRemembersState(false);
+        window.setJournalPath(parser.value(journalOption));
         if (const auto problem = window.openWorkspace(workspacePath)) {
             printError(problem->toString());
             if (const QString excerpt = sb::sourceExcerpt(*problem); !excerpt.isEmpty())
@@ -209,11 +223,13 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "signalbox: the picture shows the demo %g simulated minutes in.\n",
                          headlessDemoSeconds / 60);
         return renderScreenshot(window, clock, file, service,
-                                demoPicture ? headlessDemoSeconds : afterSeconds);
+                                demoPicture ? headlessDemoSeconds : afterSeconds,
+                                parser.isSet(timelineOption));
     }
 
     sb::RealClock clock;
     sb::MainWindow window(registry, &clock);
+    window.setJournalPath(parser.value(journalOption));
     window.openWorkspace(workspacePath);
     window.restoreLayout();
     if (parser.isSet(quitAfterPaintOption))

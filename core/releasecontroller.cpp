@@ -1,5 +1,8 @@
 #include "releasecontroller.h"
 
+#include "journal.h"
+#include "releasecodec.h"
+#include "rollback.h"
 #include "workspacesession.h"
 
 #include <QLoggingCategory>
@@ -17,6 +20,8 @@ constexpr int scheduleAttempts = 60;
 constexpr Duration scheduleRetry = std::chrono::seconds(1);
 // Who starts the workspace's own `releases:`.
 const QString workspaceActor = QStringLiteral("workspace");
+// Recorded when an operator gives no reason for a rollback, which must never wait on typing.
+const QString unexplainedRollback = QStringLiteral("rollback; no reason given");
 
 QString serviceTitle(const ServiceKey &key)
 {
@@ -138,8 +143,11 @@ Result<Done, QString> ReleaseController::start(const ServiceKey &service, const 
 
 Result<Done, QString> ReleaseController::startAs(const QString &actor, const ServiceKey &service,
                                                  const QString &version, const QString &planName,
-                                                 const QString &reason)
+                                                 const QString &reason, Pace pace)
 {
+    if (const QString refused = journalRefusal(); !refused.isEmpty())
+        return refused;
+    const bool rollback = pace == Pace::Rollback;
     const ServiceSpec *spec = m_session->workspace().service(service);
     if (!spec)
         return QStringLiteral("there is no service %1 in this workspace")
@@ -153,15 +161,16 @@ Result<Done, QString> ReleaseController::startAs(const QString &actor, const Ser
                               "or rolling in the workspace")
             .arg(serviceTitle(service));
     case Strategy::Canary:
-        canaryPlan = m_session->workspace().plan(chosen);
-        if (!canaryPlan)
+        canaryPlan = rollback ? nullptr : m_session->workspace().plan(chosen);
+        if (!canaryPlan && !rollback)
             return QStringLiteral("there is no plan '%1' in this workspace").arg(chosen);
-        needs = {true, true, QStringLiteral("a canary needs traffic, deploy and metrics")};
+        needs = {true, !rollback, QStringLiteral("a canary needs traffic, deploy and metrics")};
         break;
     case Strategy::BlueGreen:
         needs = {true,
-                 !spec->blueGreen.preSwitchGates.isEmpty()
-                     || !spec->blueGreen.postSwitchGates.isEmpty(),
+                 !rollback
+                     && (!spec->blueGreen.preSwitchGates.isEmpty()
+                         || !spec->blueGreen.postSwitchGates.isEmpty()),
                  QStringLiteral("a blue-green release needs traffic and deploy, and metrics for "
                                 "its gates")};
         break;
@@ -209,20 +218,25 @@ Result<Done, QString> ReleaseController::startAs(const QString &actor, const Ser
         running->release.run = std::move(run);
         running->release.trace.startedAt = m_clock->now();
         m_releases.insert(service, running);
-        apply(service, std::move(started).value());
+        apply(service, std::move(started).value(), actor);
         return Done{};
     };
     const TimePoint at = m_clock->now();
     switch (spec->strategy) {
-    case Strategy::Canary:
-        return begin(CanaryRun{*canaryPlan, {}},
-                     canary::start(*canaryPlan, *now, version, actor, reason, at));
-    case Strategy::BlueGreen:
-        return begin(BlueGreenRun{spec->blueGreen, {}},
-                     bluegreen::start(spec->blueGreen, *now, version, actor, reason, at));
-    case Strategy::Rolling:
-        return begin(RollingRun{spec->rolling, {}},
-                     rolling::start(spec->rolling, *now, version, actor, reason, at));
+    case Strategy::Canary: {
+        const CanaryPlan plan = rollback ? rollbackCanaryPlan() : *canaryPlan;
+        return begin(CanaryRun{plan, {}}, canary::start(plan, *now, version, actor, reason, at));
+    }
+    case Strategy::BlueGreen: {
+        const BlueGreenPlan plan
+            = rollback ? rollbackBlueGreenPlan(spec->blueGreen) : spec->blueGreen;
+        return begin(BlueGreenRun{plan, {}},
+                     bluegreen::start(plan, *now, version, actor, reason, at));
+    }
+    case Strategy::Rolling: {
+        const RollingPlan plan = rollback ? rollbackRollingPlan(spec->rolling) : spec->rolling;
+        return begin(RollingRun{plan, {}}, rolling::start(plan, *now, version, actor, reason, at));
+    }
     case Strategy::None: break;
     }
     return QString(); // refused above
@@ -248,6 +262,14 @@ QString ReleaseController::refusal(const ServiceKey &service, ReleaseCommand com
 Result<Done, QString> ReleaseController::command(const ServiceKey &service, ReleaseCommand command,
                                                  const QString &reason)
 {
+    return commandAs(m_operator, service, command, reason);
+}
+
+Result<Done, QString> ReleaseController::commandAs(const QString &actor, const ServiceKey &service,
+                                                   ReleaseCommand command, const QString &reason)
+{
+    if (const QString refused = journalRefusal(); !refused.isEmpty())
+        return refused;
     if (const QString refused = refusal(service, command); !refused.isEmpty())
         return refused;
     const Release &current = *release(service);
@@ -258,18 +280,16 @@ Result<Done, QString> ReleaseController::command(const ServiceKey &service, Rele
             using Run = std::decay_t<decltype(run)>;
             auto decided = [&] {
                 if constexpr (std::is_same_v<Run, CanaryRun>)
-                    return canary::command(run.plan, run.status, command, m_operator, reason, now,
-                                           at);
+                    return canary::command(run.plan, run.status, command, actor, reason, now, at);
                 else if constexpr (std::is_same_v<Run, BlueGreenRun>)
-                    return bluegreen::command(run.plan, run.status, command, m_operator, reason,
-                                              now, at);
+                    return bluegreen::command(run.plan, run.status, command, actor, reason, now,
+                                              at);
                 else
-                    return rolling::command(run.plan, run.status, command, m_operator, reason, now,
-                                            at);
+                    return rolling::command(run.plan, run.status, command, actor, reason, now, at);
             }();
             if (!decided)
                 return decided.error();
-            apply(service, std::move(decided).value());
+            apply(service, std::move(decided).value(), actor);
             return Done{};
         },
         current.run);
@@ -295,16 +315,17 @@ void ReleaseController::evaluate(const ServiceKey &service)
         if (now->metrics)
             release.trace.record(run->plan, *now->metrics, run->status.canaryVersion,
                                  run->status.stableVersion);
-        apply(service, canary::decide(run->plan, run->status, *now, at));
+        apply(service, canary::decide(run->plan, run->status, *now, at), automaticActor);
     } else if (const BlueGreenRun *run = release.blueGreen()) {
-        apply(service, bluegreen::decide(run->plan, run->status, *now, at));
+        apply(service, bluegreen::decide(run->plan, run->status, *now, at), automaticActor);
     } else if (const RollingRun *run = release.rolling()) {
-        apply(service, rolling::decide(run->plan, run->status, *now, at));
+        apply(service, rolling::decide(run->plan, run->status, *now, at), automaticActor);
     }
 }
 
 template <typename Status>
-void ReleaseController::apply(const ServiceKey &service, ReleaseDecision<Status> decision)
+void ReleaseController::apply(const ServiceKey &service, ReleaseDecision<Status> decision,
+                              const QString &actor)
 {
     const std::shared_ptr<Running> running = m_releases.value(service);
     if (!running)
@@ -317,8 +338,8 @@ void ReleaseController::apply(const ServiceKey &service, ReleaseDecision<Status>
                               << "from another strategy's engine";
         return;
     }
-    const bool changed = run->status != decision.status || release.reason != decision.reason
-                         || !decision.events.isEmpty();
+    const bool statusChanged = run->status != decision.status || !decision.events.isEmpty();
+    const bool changed = statusChanged || release.reason != decision.reason;
     run->status = std::move(decision.status);
     release.reason = decision.reason;
     for (const ReleaseEvent &event : std::as_const(decision.events))
@@ -327,8 +348,50 @@ void ReleaseController::apply(const ServiceKey &service, ReleaseDecision<Status>
         if (run->status.endedAt)
             release.trace.endedAt = run->status.endedAt;
     }
-    for (const ReleaseAction &action : std::as_const(decision.actions))
-        execute(service, action);
+    if (!m_journal) {
+        m_preface.clear();
+        for (const ReleaseAction &action : std::as_const(decision.actions))
+            execute(service, release.id(), action, actor, 0);
+    } else if (statusChanged || !decision.actions.isEmpty() || !m_preface.isEmpty()) {
+        // Intent first: an action whose intent is not on disk never runs. The engines ask again
+        // for what did not happen, so a failed write loses no step, only waits.
+        QList<JournalEntry> entries = std::exchange(m_preface, {});
+        for (const ReleaseEvent &event : std::as_const(decision.events))
+            entries.append(journalEntry(event));
+        const qsizetype firstIntent = entries.size();
+        for (const ReleaseAction &action : std::as_const(decision.actions)) {
+            JournalEntry intent;
+            intent.at = m_clock->now();
+            intent.actor = actor;
+            intent.service = service;
+            intent.releaseId = release.id();
+            intent.kind = journalkind::intent;
+            intent.action = action.describe();
+            entries.append(intent);
+        }
+        // A new sentence alone (a countdown) is not worth a disk flush; the next decision
+        // after a restart writes its own.
+        QList<ReleaseRecord> records;
+        if (statusChanged)
+            records.append({service, release.id(),
+                            release.finished() ? QByteArray() : encodeRelease(release)});
+        QPointer<ReleaseController> self(this);
+        m_journal->append(std::move(entries), std::move(records),
+                          [self, service, releaseId = release.id(), actor,
+                           actions = decision.actions,
+                           firstIntent](const Result<QList<JournalEntry>, QString> &stored) {
+                              if (!self)
+                                  return;
+                              self->m_journalError = stored ? QString() : stored.error();
+                              if (!stored) {
+                                  Q_EMIT self->journalFailed(stored.error());
+                                  return;
+                              }
+                              for (qsizetype i = 0; i < actions.size(); ++i)
+                                  self->execute(service, releaseId, actions.at(i), actor,
+                                                stored.value().at(firstIntent + i).sequence);
+                          });
+    }
 
     m_clock->cancel(running->wake);
     running->wake = 0;
@@ -350,29 +413,49 @@ void ReleaseController::record(Release &release, const ReleaseEvent &event)
     Q_EMIT eventRecorded(event);
 }
 
-void ReleaseController::execute(const ServiceKey &service, const ReleaseAction &action)
+void ReleaseController::execute(const ServiceKey &service, const QString &releaseId,
+                                const ReleaseAction &action, const QString &actor, qint64 intent)
 {
-    const QString releaseId = m_releases.value(service)->release.id();
+    // What the backend answered, after its intent; the outcome's time is the answer's.
+    auto outcome = [this, service, releaseId, action, actor, intent](const QString &text) {
+        if (!m_journal || intent == 0)
+            return;
+        JournalEntry entry;
+        entry.at = m_clock->now();
+        entry.actor = actor;
+        entry.service = service;
+        entry.releaseId = releaseId;
+        entry.kind = journalkind::outcome;
+        entry.action = action.describe();
+        entry.outcome = text;
+        entry.intent = intent;
+        journalOnly({entry});
+    };
     // The first of the answer and the timeout wins; the other finds `settled` set.
     auto settled = std::make_shared<bool>(false);
     auto timeout = std::make_shared<Clock::TimerId>(0);
     QPointer<ReleaseController> self(this);
-    auto finish = [self, service, releaseId, action, settled, timeout](const auto &result) {
-        if (!self || *settled)
-            return;
-        *settled = true;
-        self->m_clock->cancel(*timeout);
-        if (!result)
-            self->failed(service, releaseId, action, result.error());
-    };
-    *timeout = m_clock->schedule(actionTimeout, this, [this, service, releaseId, action, settled] {
-        if (*settled)
-            return;
-        *settled = true;
-        failed(service, releaseId, action,
-               Error{Error::Kind::Timeout,
-                     QStringLiteral("no answer within %1").arg(formatDuration(actionTimeout))});
-    });
+    auto finish
+        = [self, service, releaseId, action, settled, timeout, outcome](const auto &result) {
+              if (!self || *settled)
+                  return;
+              *settled = true;
+              self->m_clock->cancel(*timeout);
+              outcome(result ? QStringLiteral("ok") : result.error().message);
+              if (!result)
+                  self->failed(service, releaseId, action, result.error());
+          };
+    *timeout = m_clock->schedule(
+        actionTimeout, this, [this, service, releaseId, action, settled, outcome] {
+            if (*settled)
+                return;
+            *settled = true;
+            const Error error{
+                Error::Kind::Timeout,
+                QStringLiteral("no answer within %1").arg(formatDuration(actionTimeout))};
+            outcome(error.message);
+            failed(service, releaseId, action, error);
+        });
 
     switch (action.kind) {
     case ReleaseAction::Kind::SetWeights:
@@ -404,11 +487,216 @@ void ReleaseController::failed(const ServiceKey &service, const QString &release
     const TimePoint at = m_clock->now();
     const Release &release = running->release;
     if (const CanaryRun *run = release.canary())
-        apply(service, canary::actionFailed(run->plan, run->status, action, error, *now, at));
+        apply(service, canary::actionFailed(run->plan, run->status, action, error, *now, at),
+              automaticActor);
     else if (const BlueGreenRun *run = release.blueGreen())
-        apply(service, bluegreen::actionFailed(run->plan, run->status, action, error, *now, at));
+        apply(service, bluegreen::actionFailed(run->plan, run->status, action, error, *now, at),
+              automaticActor);
     else if (const RollingRun *run = release.rolling())
-        apply(service, rolling::actionFailed(run->plan, run->status, action, error, *now, at));
+        apply(service, rolling::actionFailed(run->plan, run->status, action, error, *now, at),
+              automaticActor);
+}
+
+void ReleaseController::setJournal(Journal *journal)
+{
+    if (m_journal)
+        disconnect(m_journal, nullptr, this, nullptr);
+    m_journal = journal;
+    m_journalError.clear();
+    if (m_journal) {
+        connect(m_journal, &Journal::openFailed, this,
+                [this](const QString &error) { m_journalError = error; });
+    }
+}
+
+QString ReleaseController::journalRefusal() const
+{
+    if (!m_journal || m_journalError.isEmpty())
+        return {};
+    return QStringLiteral("the journal cannot be written (%1), and every action is recorded "
+                          "before it runs; free the disk or fix the file, then try again")
+        .arg(m_journalError);
+}
+
+void ReleaseController::journalOnly(QList<JournalEntry> entries)
+{
+    if (!m_journal)
+        return;
+    QPointer<ReleaseController> self(this);
+    m_journal->append(std::move(entries), {},
+                      [self](const Result<QList<JournalEntry>, QString> &stored) {
+                          if (!self)
+                              return;
+                          self->m_journalError = stored ? QString() : stored.error();
+                          if (!stored)
+                              Q_EMIT self->journalFailed(stored.error());
+                      });
+}
+
+QStringList ReleaseController::restore(const QList<ReleaseRecord> &records)
+{
+    QStringList problems;
+    QStringList restoredIds;
+    for (const ReleaseRecord &record : records) {
+        const QString title = serviceTitle(record.service);
+        Result<Release, QString> decoded = decodeRelease(record.state);
+        if (!decoded) {
+            problems.append(QStringLiteral("the release %1 of %2 could not be taken up: %3; its "
+                                           "history stays in the journal")
+                                .arg(record.releaseId, title, decoded.error()));
+            continue;
+        }
+        const ServiceSpec *spec = m_session->workspace().service(record.service);
+        if (!spec || spec->strategy != decoded.value().strategy()) {
+            problems.append(
+                QStringLiteral("the release %1 of %2 could not be taken up: the "
+                               "workspace no longer has %2 as a %3 service")
+                    .arg(record.releaseId, title, toString(decoded.value().strategy())));
+            continue;
+        }
+        if (const Release *current = release(record.service); current && !current->finished()) {
+            problems.append(QStringLiteral("the release %1 of %2 was not taken up: %3 is already "
+                                           "in progress")
+                                .arg(record.releaseId, title, current->id()));
+            continue;
+        }
+        auto running = std::make_shared<Running>();
+        running->release = std::move(decoded).value();
+        running->release.trace.startedAt = m_clock->now();
+        if (auto old = m_releases.take(record.service))
+            m_clock->cancel(old->wake);
+        m_releases.insert(record.service, running);
+        restoredIds.append(record.releaseId);
+    }
+    // Queued before anything the restore writes, so the history read is what came before it.
+    loadHistory(restoredIds);
+    for (const ServiceKey &service : activeServices()) {
+        const Release &taken = *release(service);
+        if (!restoredIds.contains(taken.id()))
+            continue;
+        JournalEntry restored;
+        restored.at = m_clock->now();
+        restored.actor = automaticActor;
+        restored.service = service;
+        restored.releaseId = taken.id();
+        restored.kind = journalkind::restored;
+        restored.reason = QStringLiteral("in flight when the console stopped; taken up paused");
+        m_preface.append(restored);
+        // Paused, so a restart never promotes. A rollback carries on, since it only takes the
+        // new version away; so does anything the engine will not pause (aborting, retiring).
+        const QString pause = QStringLiteral(
+            "the console restarted; paused until an operator has checked the release");
+        const RollingRun *rollingRun = taken.rolling();
+        const bool rollingBack
+            = isRollback(taken) || (rollingRun && rollingRun->status.rollingBack());
+        if (!rollingBack && refusal(service, ReleaseCommand::Pause).isEmpty())
+            commandAs(automaticActor, service, ReleaseCommand::Pause, pause);
+        if (!m_preface.isEmpty())
+            journalOnly(std::exchange(m_preface, {}));
+        Q_EMIT releaseChanged(service);
+    }
+    evaluateAll();
+    return problems;
+}
+
+void ReleaseController::loadHistory(const QStringList &releaseIds)
+{
+    if (!m_journal || releaseIds.isEmpty())
+        return;
+    auto history = std::make_shared<QHash<QString, QList<ReleaseEvent>>>();
+    m_journal->run(
+        [history, releaseIds](JournalStore *store) {
+            if (!store)
+                return;
+            for (const QString &id : releaseIds) {
+                JournalFilter filter;
+                filter.releaseId = id;
+                QList<ReleaseEvent> &events = (*history)[id];
+                store->forEach(filter, [&events](const JournalEntry &entry) {
+                    if (const std::optional<ReleaseEvent> event = releaseEvent(entry))
+                        events.append(*event);
+                    return true;
+                });
+            }
+        },
+        [self = QPointer<ReleaseController>(this), history] {
+            if (!self)
+                return;
+            for (auto it = self->m_releases.begin(); it != self->m_releases.end(); ++it) {
+                Release &release = (*it)->release;
+                const auto found = history->constFind(release.id());
+                if (found == history->cend())
+                    continue;
+                release.events = *found + release.events;
+                Q_EMIT self->releaseChanged(it.key());
+            }
+        });
+}
+
+RollbackOption ReleaseController::rollbackOption(const ServiceKey &service) const
+{
+    RollbackOption option
+        = sb::rollbackOption(service, release(service), observed(service), m_clock->now());
+    if (option.kind == RollbackOption::Kind::Command) {
+        if (const QString refused = refusal(service, option.command); !refused.isEmpty()) {
+            option.kind = RollbackOption::Kind::Unavailable;
+            option.why = refused;
+        }
+    }
+    return option;
+}
+
+Result<Done, QString> ReleaseController::rollBack(const ServiceKey &service, const QString &reason)
+{
+    const RollbackOption option = rollbackOption(service);
+    const QString why = reason.trimmed().isEmpty() ? unexplainedRollback : reason.trimmed();
+    JournalEntry requested;
+    requested.at = m_clock->now();
+    requested.actor = m_operator;
+    requested.service = service;
+    requested.releaseId = option.releaseId;
+    requested.kind = journalkind::rollbackRequested;
+    requested.action = option.label;
+    requested.reason = why;
+    if (!option.available()) {
+        requested.outcome = QStringLiteral("refused: %1").arg(option.why);
+        journalOnly({requested});
+        return option.why;
+    }
+    m_preface.append(requested);
+    const Result<Done, QString> done
+        = option.kind == RollbackOption::Kind::Command
+              ? commandAs(m_operator, service, option.command, why)
+              : startAs(m_operator, service, option.toVersion, {}, why, Pace::Rollback);
+    if (!done) {
+        m_preface.clear();
+        requested.outcome = QStringLiteral("refused: %1").arg(done.error());
+        journalOnly({requested});
+    }
+    return done;
+}
+
+QList<RollbackOption> ReleaseController::rollbacksSince(TimePoint since) const
+{
+    QList<RollbackOption> options;
+    const QList<ServiceKey> services = [this] {
+        QList<ServiceKey> keys = m_releases.keys();
+        std::sort(keys.begin(), keys.end());
+        return keys;
+    }();
+    for (const ServiceKey &service : services) {
+        const Release &current = m_releases.value(service)->release;
+        const auto [startedAt, endedAt] = std::visit(
+            [](const auto &run) { return std::pair(run.status.startedAt, run.status.endedAt); },
+            current.run);
+        // A release still running counts however long ago it began: its traffic may have moved
+        // a minute ago.
+        if (endedAt && startedAt < since && *endedAt < since)
+            continue;
+        if (RollbackOption option = rollbackOption(service); option.available())
+            options.append(std::move(option));
+    }
+    return options;
 }
 
 void ReleaseController::startScheduled()

@@ -18,6 +18,10 @@
 
 namespace sb {
 
+class Journal;
+struct JournalEntry;
+struct ReleaseRecord;
+struct RollbackOption;
 class WorkspaceSession;
 
 // A release's plan and status, per strategy.
@@ -88,11 +92,33 @@ public:
     // Starts the workspace's `releases:` at their times, once their services are observed.
     void startScheduled();
 
+    // From now on every event, every intent and every outcome goes to `journal`, with the state
+    // of each release in flight, and an action runs only once its intent is durable there.
+    // Without a journal actions run at once and nothing outlives the console.
+    void setJournal(Journal *journal);
+    Journal *journal() const { return m_journal; }
+    // Takes up the releases a journal kept in flight. Each comes back paused where it was, so
+    // nothing is promoted without an operator; a rollback that was under way carries on. Their
+    // earlier events follow from the journal. Returns, per record it could not take up, why.
+    QStringList restore(const QList<ReleaseRecord> &records);
+
+    // What the rollback button does for the service now.
+    RollbackOption rollbackOption(const ServiceKey &service) const;
+    // Runs the service's rollback option, recorded as an operator's request with `reason`
+    // (optional). Refused, in words, when there is nothing to roll back.
+    Result<Done, QString> rollBack(const ServiceKey &service, const QString &reason);
+    // The rollbacks that can run for every release started or ended since `since`, by service:
+    // what "roll back everything released in the last N minutes" would do.
+    QList<RollbackOption> rollbacksSince(TimePoint since) const;
+
 Q_SIGNALS:
     void releaseChanged(const sb::ServiceKey &service);
     void eventRecorded(const sb::ReleaseEvent &event);
     // A release the workspace scheduled could not start.
     void scheduledReleaseRefused(const sb::ServiceKey &service, const QString &reason);
+    // The journal could not be written: the actions that waited on it did not run (the
+    // engines ask again), and what was not written is lost to the audit trail.
+    void journalFailed(const QString &error);
 
 private:
     struct Running;
@@ -101,20 +127,37 @@ private:
     void evaluateAll();
     void evaluate(const ServiceKey &service);
     template <typename Status>
-    void apply(const ServiceKey &service, ReleaseDecision<Status> decision);
+    void apply(const ServiceKey &service, ReleaseDecision<Status> decision, const QString &actor);
     void record(Release &release, const ReleaseEvent &event);
-    void execute(const ServiceKey &service, const ReleaseAction &action);
+    // `intent` is the journal entry announcing the action; 0 without a journal.
+    void execute(const ServiceKey &service, const QString &releaseId, const ReleaseAction &action,
+                 const QString &actor, qint64 intent);
     void failed(const ServiceKey &service, const QString &releaseId, const ReleaseAction &action,
                 const Error &error);
+    // A rollback redeploy runs the strategy's fast plan: straight to the version, no gates.
+    enum class Pace { Planned, Rollback };
     Result<Done, QString> startAs(const QString &actor, const ServiceKey &service,
                                   const QString &version, const QString &planName,
-                                  const QString &reason);
+                                  const QString &reason, Pace pace = Pace::Planned);
+    Result<Done, QString> commandAs(const QString &actor, const ServiceKey &service,
+                                    ReleaseCommand command, const QString &reason);
+    // Why no operator action can be taken now: the journal cannot be written. Empty otherwise.
+    QString journalRefusal() const;
+    // Writes entries the controller makes by itself (not from a decision), when journaled.
+    void journalOnly(QList<JournalEntry> entries);
+    // Reads the earlier events of restored releases and puts them before the new ones.
+    void loadHistory(const QStringList &releaseIds);
     void trySchedule(int index, int attemptsLeft);
 
     WorkspaceSession *m_session;
     Clock *m_clock;
     QString m_operator;
     QHash<ServiceKey, std::shared_ptr<Running>> m_releases;
+    Journal *m_journal = nullptr;
+    // Why the journal's last write failed (or it did not open); empty while it works.
+    QString m_journalError;
+    // Entries to write ahead of the next decision's, so a request comes before what it caused.
+    QList<JournalEntry> m_preface;
 };
 
 } // namespace sb

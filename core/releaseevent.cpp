@@ -30,6 +30,20 @@ QString toString(ReleaseEvent::Kind kind)
     return {};
 }
 
+std::optional<ReleaseEvent::Kind> releaseEventKind(const QString &text)
+{
+    // The kinds are numbered from 0 without gaps and toString() names nothing past the last, so
+    // a kind added there is parsed here without a second list to keep in step.
+    for (int value = 0;; ++value) {
+        const auto kind = ReleaseEvent::Kind(value);
+        const QString name = toString(kind);
+        if (name.isEmpty())
+            return std::nullopt;
+        if (name == text)
+            return kind;
+    }
+}
+
 QDebug operator<<(QDebug debug, const ReleaseEvent &event)
 {
     QDebugStateSaver saver(debug);

@@ -7,6 +7,8 @@
 #include <QMap>
 #include <QString>
 
+#include <optional>
+
 namespace sb {
 
 // Something that happened to a release: a stage change, a gate's verdict, an operator's action,
@@ -51,6 +53,8 @@ struct ReleaseEvent {
 };
 
 QString toString(ReleaseEvent::Kind kind); // "started", "stage-started", "gate-measured", ...
+// The kind toString() names; nothing for any other text.
+std::optional<ReleaseEvent::Kind> releaseEventKind(const QString &text);
 // The actor of decisions nobody clicked.
 inline const QString automaticActor = QStringLiteral("signalbox");
 

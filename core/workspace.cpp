@@ -1,5 +1,11 @@
 #include "workspace.h"
 
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFileInfo>
+#include <QRegularExpression>
+#include <QStandardPaths>
+
 namespace sb {
 
 QString toString(Capability capability)
@@ -47,6 +53,24 @@ const CanaryPlan *Workspace::plan(const QString &name) const
             return &plan;
     }
     return nullptr;
+}
+
+QString Workspace::journalPath() const
+{
+    if (!journal.isEmpty())
+        return journal;
+    if (file.startsWith(QLatin1Char(':')))
+        return {};
+    // The path's hash tells apart two workspaces of one name in different folders.
+    const QByteArray where = QCryptographicHash::hash(QFileInfo(file).absoluteFilePath().toUtf8(),
+                                                      QCryptographicHash::Sha1)
+                                 .toHex()
+                                 .left(8);
+    QString safeName = name;
+    safeName.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("-"));
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+        .filePath(
+            QStringLiteral("journals/%1-%2.sqlite").arg(safeName, QString::fromLatin1(where)));
 }
 
 } // namespace sb

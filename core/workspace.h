@@ -64,6 +64,11 @@ struct Workspace {
     QString file;      // absolute path it was loaded from
     QByteArray source; // the text it was parsed from, to quote lines in later messages
     QString name;
+    // The audit journal's file, from `journal:` (relative to the workspace file); empty for the
+    // console's default.
+    QString journal;
+    // Who operator actions are recorded as, from `operator:`; empty for the OS user.
+    QString operatorName;
     QStringList environments;
     QList<AdapterSpec> adapters;
     QList<ServiceSpec> services;
@@ -73,6 +78,11 @@ struct Workspace {
     QList<GateSpec> gates;
     QList<CanaryPlan> plans;
     QList<ScheduledRelease> releases;
+
+    // Where the journal is kept: `journal:`, else a file per workspace under the application's
+    // data folder. Empty for a built-in workspace (a resource): its simulated fleet starts
+    // afresh on every run, so a run's history is kept only for that run.
+    QString journalPath() const;
 
     const AdapterSpec *adapter(const QString &name) const;
     const ServiceSpec *service(const ServiceKey &key) const;

@@ -4,6 +4,7 @@
 #include "planreader.h"
 #include "yamlreader.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QHash>
 #include <QRegularExpression>
@@ -20,7 +21,8 @@ using NodeType = YAML::NodeType;
 const QStringList topLevelKeys{QStringLiteral("workspace"), QStringLiteral("environments"),
                                QStringLiteral("adapters"),  QStringLiteral("services"),
                                QStringLiteral("metrics"),   QStringLiteral("gates"),
-                               QStringLiteral("plans"),     QStringLiteral("releases")};
+                               QStringLiteral("plans"),     QStringLiteral("releases"),
+                               QStringLiteral("journal"),   QStringLiteral("operator")};
 const QStringList adapterKeys{QStringLiteral("name"), QStringLiteral("type"),
                               QStringLiteral("settings")};
 const QStringList serviceKeys{
@@ -108,6 +110,9 @@ public:
         m_workspace.file = m_file;
         const QString name = top.string("workspace", QString()).trimmed();
         m_workspace.name = name.isEmpty() ? QFileInfo(m_file).completeBaseName() : name;
+        if (const QString journal = top.string("journal", QString()).trimmed(); !journal.isEmpty())
+            m_workspace.journal = QFileInfo(m_file).dir().absoluteFilePath(journal);
+        m_workspace.operatorName = top.string("operator", QString()).trimmed();
         readEnvironments(top);
         readAdapters(top);
         // Services name plans, so plans come first.

@@ -226,7 +226,7 @@ void TestMainWindow::filtersByNameEnvironmentAndHealth()
     MainWindow &window = console.window;
     VirtualClock &clock = console.clock;
 
-    auto *filter = window.findChild<QLineEdit *>();
+    auto *filter = window.findChild<QLineEdit *>(QStringLiteral("serviceFilter"));
     QVERIFY(filter);
     QTest::keyClicks(filter, "pay");
     QCOMPARE(column(window.serviceProxy(), ServiceListModel::NameColumn),
@@ -397,7 +397,7 @@ void TestMainWindow::theCurrentInstanceStaysPutWhileRowsChange()
         = window.instanceModel()->index(before, 0).data(InstanceModel::IdRole).toString();
     QCOMPARE(window.instanceModel()->index(before, 0).data(InstanceModel::VersionRole).toString(),
              QStringLiteral("5.1.0"));
-    run(clock, 90s);
+    run(clock, 120s);
     QVERIFY(grid->currentRow() != before); // rows did change ahead of it (the run is seeded)
     QCOMPARE(
         window.instanceModel()->index(grid->currentRow(), 0).data(InstanceModel::IdRole).toString(),

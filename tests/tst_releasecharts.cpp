@@ -1,8 +1,10 @@
 // A canary release's charts: what setTrace puts on them, decimated for the plot's width without
-// losing an extreme, the stage markers, and the empty state.
+// losing an extreme, the stage and event markers, and the empty state.
 
 #include "releasecharts.h"
 #include "releasetrace.h"
+#include "timelineindex.h"
+#include "timelineview.h"
 #include "timeserieschart.h"
 
 #include <QChart>
@@ -61,6 +63,17 @@ double lowest(const QList<QPointF> &points)
         ->y();
 }
 
+ReleaseEvent releaseEvent(ReleaseEvent::Kind kind, int seconds, const char *reason,
+                          const QString &actor = automaticActor)
+{
+    ReleaseEvent e;
+    e.at = start + std::chrono::seconds(seconds);
+    e.kind = kind;
+    e.actor = actor;
+    e.reason = QString::fromUtf8(reason);
+    return e;
+}
+
 double highest(const QList<QPointF> &points)
 {
     return std::max_element(points.cbegin(), points.cend(),
@@ -82,6 +95,7 @@ private Q_SLOTS:
     void denseSeriesAreDecimatedKeepingEndsAndExtremes();
     void sparseSeriesAreShownWhole();
     void markersForEachStageAndTheEnd();
+    void eventMarkersForWhatHappened();
     void hundredMinutesFitTheTimeAxis();
     void clearShowsTheEmptyStateAgain();
 
@@ -192,6 +206,68 @@ void TestReleaseCharts::markersForEachStageAndTheEnd()
     QCOMPARE(m_charts->errorRateChart()->markers(), withEnd);
     QCOMPARE(m_charts->latencyChart()->markers(), withEnd);
     QVERIFY(m_charts->latencyChart()->xRange().y() >= 41);
+}
+
+void TestReleaseCharts::eventMarkersForWhatHappened()
+{
+    using Kind = ReleaseEvent::Kind;
+    m_charts->setTrace(syntheticTrace(40), QStringLiteral("2.4.0"), QStringLiteral("2.3.1"));
+    const QList<ReleaseEvent> events{
+        releaseEvent(Kind::Started, 0, "canary of web", QStringLiteral("alice")),
+        releaseEvent(Kind::StageStarted, 600, "stage 2"),
+        releaseEvent(Kind::GateMeasured, 630, "gate error_rate: pass: 0.2 % ≤ 1 %"),
+        releaseEvent(Kind::Paused, 700, "checking the ledger alerts", QStringLiteral("bob")),
+        releaseEvent(Kind::Resumed, 820, "unrelated", QStringLiteral("bob")),
+        releaseEvent(Kind::GateMeasured, 1500, "gate error_rate: fail: 4.0 % > 1 %"),
+        releaseEvent(Kind::GateMeasured, 1530, "gate error_rate: fail: 4.1 % > 1 %"),
+        releaseEvent(Kind::GateMeasured, 1560, "gate error_rate: fail: 3.9 % > 1 %"),
+        releaseEvent(Kind::Aborted, 1561, "gate error_rate failed 3 of 3 allowed measurements"),
+        // After the last sample: the axis reaches it.
+        releaseEvent(Kind::RolledBack, 2700, "2.3.1 serves all traffic"),
+    };
+    m_charts->setEvents(events);
+
+    // Routine progress and passing gates are left to the event list; a gate failing three times
+    // in a row says so once.
+    const qint64 startMs = toMSecsSinceEpoch(start);
+    QList<std::pair<qint64, QString>> shown;
+    for (const TimeSeriesChart::EventMarker &marker : m_charts->errorRateChart()->eventMarkers())
+        shown.append({(marker.atMs - startMs) / 1000, marker.label});
+    QCOMPARE(shown, (QList<std::pair<qint64, QString>>{{700, QStringLiteral("paused")},
+                                                       {820, QStringLiteral("resumed")},
+                                                       {1500, QStringLiteral("gate failed ×3")},
+                                                       {1530, QString()},
+                                                       {1560, QString()},
+                                                       {1561, QStringLiteral("aborted")},
+                                                       {2700, QStringLiteral("rolled back")}}));
+    QCOMPARE(m_charts->latencyChart()->eventMarkers(), m_charts->errorRateChart()->eventMarkers());
+
+    // In the timeline's colours, with its glyph, and who did it in the tooltip.
+    const QList<TimeSeriesChart::EventMarker> &markers = m_charts->errorRateChart()->eventMarkers();
+    const QPalette &pal = m_charts->palette();
+    QCOMPARE(markers.at(2).color, timelineCategoryColor(TimelineCategory::GateFail, pal));
+    QCOMPARE(markers.at(6).color, timelineCategoryColor(TimelineCategory::Rollback, pal));
+    QCOMPARE(markers.at(0).color, timelineCategoryColor(TimelineCategory::Waiting, pal));
+    QVERIFY(!markers.at(0).glyph.isNull());
+    QVERIFY(markers.at(0).toolTip.contains(QStringLiteral("by bob")));
+    QVERIFY(markers.at(0).toolTip.contains(QStringLiteral("checking the ledger alerts")));
+    QVERIFY(m_charts->errorRateChart()->xRange().y() >= 45);
+
+    // Hovering a line shows its tooltip; between lines there is none.
+    TimeSeriesChart *chart = m_charts->errorRateChart();
+    QTRY_VERIFY(laidOut(chart));
+    const int y = int(chart->chart()->plotArea().center().y());
+    const double x = chart->eventMarkerX(2);
+    QVERIFY(!std::isnan(x));
+    QVERIFY(chart->eventToolTipAt(QPoint(int(x) + 1, y)).contains(QStringLiteral("4.0 %")));
+    QCOMPARE(chart->eventToolTipAt(QPoint(int(chart->eventMarkerX(1) + x) / 2, y)), QString());
+
+    // The same events again change nothing; clearing removes them with the rest.
+    m_charts->setEvents(events);
+    QCOMPARE(chart->eventMarkers().size(), 7);
+    m_charts->clear();
+    QVERIFY(chart->eventMarkers().isEmpty());
+    QVERIFY(m_charts->latencyChart()->eventMarkers().isEmpty());
 }
 
 void TestReleaseCharts::hundredMinutesFitTheTimeAxis()

@@ -278,6 +278,8 @@ void CanaryPanel::refresh()
         m_shownTraceOf = status.id;
         m_shownTraceAt = release->trace.lastSampleAt;
     }
+    // After the trace, which clears the charts' markers when it has no samples yet.
+    m_charts->setEvents(release->events);
 
     struct Button {
         QPushButton *button;

@@ -6,14 +6,20 @@
 #include "fleetdelegates.h"
 #include "instancegridview.h"
 #include "instancemodel.h"
+#include "journal.h"
+#include "reasondialog.h"
 #include "releasecontroller.h"
 #include "releasepanel.h"
+#include "rollback.h"
+#include "rollbackrecentdialog.h"
 #include "servicefilterproxy.h"
 #include "servicelistmodel.h"
 #include "startreleasedialog.h"
 #include "tablestyle.h"
 #include "textline.h"
 #include "theme.h"
+#include "timelinepanel.h"
+#include "timelineview.h"
 #include "versionmodel.h"
 #include "workspacesession.h"
 
@@ -39,7 +45,10 @@
 #include <QStyle>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTemporaryDir>
 #include <QTimer>
+#include <QToolBar>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 namespace sb {
@@ -83,6 +92,7 @@ QString blueGreenNote(const BlueGreenRun &run, const ServiceStatus &observed, Ti
             return QObject::tr("warm %1").arg(
                 formatDuration(std::chrono::ceil<std::chrono::minutes>(*left)));
         return QObject::tr("warm");
+    case BlueGreenPhase::Paused: return QObject::tr("paused");
     case BlueGreenPhase::SwitchingBack: return QObject::tr("switching back");
     case BlueGreenPhase::Retiring: return QObject::tr("retiring old");
     case BlueGreenPhase::Succeeded: return QObject::tr("done");
@@ -138,7 +148,6 @@ MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *p
     , m_versionModel(new VersionModel(this))
     , m_instanceModel(new InstanceModel(this))
 {
-    m_operatorName = ReleaseController::osUser();
     setWindowTitle(tr("Signalbox"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/signalbox.svg")));
     m_serviceProxy->setSourceModel(m_serviceModel);
@@ -151,8 +160,15 @@ MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *p
     m_splitter->addWidget(m_detailStack);
     m_splitter->setSizes({728, 712});
     m_splitter->setChildrenCollapsible(false);
-    setCentralWidget(m_splitter);
     m_splitter->installEventFilter(this);
+    // The timeline spans every service, so it takes the whole window rather than a detail tab.
+    m_mainTabs = new QTabWidget(this);
+    m_mainTabs->setDocumentMode(true);
+    m_mainTabs->addTab(m_splitter, tr("Services"));
+    m_timeline = new TimelinePanel(m_mainTabs);
+    m_timeline->setClock(m_clock);
+    m_mainTabs->addTab(m_timeline, tr("Timeline"));
+    setCentralWidget(m_mainTabs);
 
     m_workspaceLabel = new QLabel(this);
     statusBar()->addWidget(m_workspaceLabel);
@@ -168,6 +184,18 @@ MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *p
     statusBar()->addPermanentWidget(m_clockLabel);
 
     buildMenus();
+    // The rollback sits where an incident's first glance lands, whatever tab is open.
+    QToolBar *incident = addToolBar(tr("Incident"));
+    incident->setObjectName(QStringLiteral("incidentToolBar"));
+    incident->setMovable(false);
+    incident->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_rollbackButton = new QToolButton(incident);
+    m_rollbackButton->setDefaultAction(m_rollbackAction);
+    m_rollbackButton->setObjectName(QStringLiteral("rollbackButton"));
+    incident->addWidget(m_rollbackButton);
+    incident->addAction(m_rollbackRecentAction);
+    m_releasePanel->setRollbackAction(m_rollbackAction);
+    updateRollback();
     resize(1440, 900);
 }
 
@@ -203,17 +231,41 @@ void MainWindow::buildMenus()
                               == int(ServiceFilterProxy::HealthFilter::NeedsAttention));
     });
     view->addSeparator();
-    view->addAction(tr("Go to &Services"), QKeySequence(Qt::CTRL | Qt::Key_1), this,
-                    [this] { m_serviceView->setFocus(); });
-    view->addAction(tr("Go to &Versions"), QKeySequence(Qt::CTRL | Qt::Key_2), this,
-                    [this] { m_versionView->setFocus(); });
-    view->addAction(tr("Go to &Instances"), QKeySequence(Qt::CTRL | Qt::Key_3), this,
-                    [this] { m_instanceGrid->setFocus(); });
+    view->addAction(tr("Go to &Services"), QKeySequence(Qt::CTRL | Qt::Key_1), this, [this] {
+        m_mainTabs->setCurrentWidget(m_splitter);
+        m_serviceView->setFocus();
+    });
+    view->addAction(tr("Go to &Versions"), QKeySequence(Qt::CTRL | Qt::Key_2), this, [this] {
+        m_mainTabs->setCurrentWidget(m_splitter);
+        m_versionView->setFocus();
+    });
+    view->addAction(tr("Go to &Instances"), QKeySequence(Qt::CTRL | Qt::Key_3), this, [this] {
+        m_mainTabs->setCurrentWidget(m_splitter);
+        m_instanceGrid->setFocus();
+    });
+    view->addAction(tr("&Timeline"), QKeySequence(Qt::CTRL | Qt::Key_5), this,
+                    [this] { showTimeline(); });
+    view->addAction(tr("Timeline of the Selected Service"),
+                    QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_5), this, [this] {
+                        if (const std::optional<ServiceKey> service = selectedService())
+                            m_timeline->focusService(*service);
+                        showTimeline();
+                    });
 
     QMenu *release = menuBar()->addMenu(tr("&Release"));
     release->addAction(tr("Start &Release…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), this,
                        [this] { openStartRelease(); });
+    release->addSeparator();
+    m_rollbackAction = release->addAction(tr("Roll &Back"), this, &MainWindow::confirmRollback);
+    m_rollbackAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    m_rollbackRecentAction = release->addAction(tr("Roll Back &Recent Releases…"), this,
+                                                &MainWindow::openRollbackRecent);
+    m_rollbackRecentAction->setToolTip(
+        tr("Roll back everything released in the last minutes, for an incident whose cause is "
+           "not known yet; lists what it will do first"));
+    release->addSeparator();
     release->addAction(tr("Show Release &Panel"), QKeySequence(Qt::CTRL | Qt::Key_4), this, [this] {
+        m_mainTabs->setCurrentWidget(m_splitter);
         m_detailTabs->setCurrentWidget(m_releasePanel);
         m_releasePanel->setFocus();
     });
@@ -241,6 +293,7 @@ QWidget *MainWindow::buildServicePane()
 
     auto *filters = new QHBoxLayout;
     m_filterEdit = new QLineEdit(pane);
+    m_filterEdit->setObjectName(QStringLiteral("serviceFilter"));
     m_filterEdit->setPlaceholderText(tr("Filter by name (Ctrl+F)"));
     m_filterEdit->setClearButtonEnabled(true);
     m_filterEdit->setAccessibleName(tr("Filter services by name"));
@@ -318,6 +371,14 @@ QWidget *MainWindow::buildDetailPane()
     m_reloadBanner->setMargin(8);
     m_reloadBanner->hide();
     layout->addWidget(m_reloadBanner);
+
+    m_journalBanner = new QLabel(pane);
+    m_journalBanner->setWordWrap(true);
+    m_journalBanner->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_journalBanner->setAutoFillBackground(true);
+    m_journalBanner->setMargin(8);
+    m_journalBanner->hide();
+    layout->addWidget(m_journalBanner);
 
     m_detailTabs = new QTabWidget(pane);
     m_detailTabs->setDocumentMode(true);
@@ -446,11 +507,21 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
         saveSettings();
     m_releasePanel->setController(nullptr);
     m_releases.reset();
+    m_timeline->setJournal(nullptr);
+    // Its destructor waits for the last writes of the controller just gone.
+    m_journal.reset();
     m_session = std::move(opened).value();
-    m_releases = std::make_unique<ReleaseController>(m_session.get(), m_operatorName);
+    const Workspace &opening = m_session->workspace();
+    const QString operatorName = !m_operatorOverride.isEmpty()     ? m_operatorOverride
+                                 : !opening.operatorName.isEmpty() ? opening.operatorName
+                                                                   : ReleaseController::osUser();
+    m_releases = std::make_unique<ReleaseController>(m_session.get(), operatorName);
     m_releasePanel->setController(m_releases.get());
+    openJournal(opening);
     connect(m_releases.get(), &ReleaseController::releaseChanged, this,
             &MainWindow::updateReleaseNote);
+    connect(m_releases.get(), &ReleaseController::releaseChanged, this,
+            &MainWindow::updateRollback);
     connect(
         m_releases.get(), &ReleaseController::scheduledReleaseRefused, this,
         [this](const ServiceKey &service, const QString &reason) {
@@ -485,12 +556,164 @@ std::optional<Diagnostic> MainWindow::openWorkspace(const QString &path)
         // Counts and countdowns move with the fleet and the clock, not only with the release.
         for (const ServiceKey &service : m_releases->activeServices())
             updateReleaseNote(service);
+        updateRollback();
     });
     m_session->start();
     m_releases->startScheduled();
     applySnapshot(m_session->snapshot());
     m_serviceView->setFocus();
     return std::nullopt;
+}
+
+void MainWindow::openJournal(const Workspace &workspace)
+{
+    const QString path
+        = !m_journalOverride.isEmpty() ? m_journalOverride : defaultJournalPath(workspace);
+    m_journalBanner->hide();
+    if (path.isEmpty())
+        return;
+    // On a virtual clock (screenshots, tests) the journal keeps step with simulated time.
+    m_journal = std::make_unique<Journal>(path, nullptr,
+                                          dynamic_cast<VirtualClock *>(m_clock)
+                                              ? Journal::Threading::CallersThread
+                                              : Journal::Threading::OwnThread);
+    m_releases->setJournal(m_journal.get());
+    m_timeline->setJournal(m_journal.get());
+    connect(m_journal.get(), &Journal::opened, this,
+            [this](const JournalCheck &check, const QList<ReleaseRecord> &inFlight) {
+                QStringList problems;
+                if (!check.intact())
+                    problems.append(tr("<b>The journal has been altered.</b> %1. Entries from "
+                                       "there on cannot be trusted; keep the file for "
+                                       "investigation. New entries are still recorded.")
+                                        .arg(check.problem.toHtmlEscaped()));
+                const QStringList notRestored = m_releases->restore(inFlight);
+                for (const QString &problem : notRestored)
+                    problems.append(problem.toHtmlEscaped());
+                if (!inFlight.isEmpty() && notRestored.size() < inFlight.size())
+                    statusBar()->showMessage(
+                        tr("%n release(s) in flight when the console stopped are back, paused; "
+                           "resume each once you have checked it.",
+                           nullptr, int(inFlight.size() - notRestored.size())));
+                if (!problems.isEmpty())
+                    showJournalWarning(problems.join(QStringLiteral("<br>")));
+            });
+    connect(m_journal.get(), &Journal::openFailed, this, [this](const QString &error) {
+        showJournalWarning(tr("<b>The journal could not be opened</b>, so no release action "
+                              "can run (each waits for its record): %1")
+                               .arg(error.toHtmlEscaped()));
+    });
+    connect(m_releases.get(), &ReleaseController::journalFailed, this,
+            [this](const QString &error) {
+                showJournalWarning(tr("<b>The journal could not be written</b>; release "
+                                      "actions wait until it can: %1")
+                                       .arg(error.toHtmlEscaped()));
+            });
+}
+
+QString MainWindow::defaultJournalPath(const Workspace &workspace)
+{
+    // Screenshots and benchmarks leave nothing behind, unless the workspace names its journal.
+    const QString kept
+        = !workspace.journal.isEmpty() || m_remembersState ? workspace.journalPath() : QString();
+    if (!kept.isEmpty())
+        return kept;
+    m_scratch = std::make_unique<QTemporaryDir>();
+    return m_scratch->isValid() ? m_scratch->filePath(QStringLiteral("journal.sqlite")) : QString();
+}
+
+void MainWindow::showJournalWarning(const QString &html)
+{
+    m_journalBanner->setText(html);
+    QPalette pal = m_journalBanner->palette();
+    pal.setColor(QPalette::Window,
+                 theme::tint(theme::healthColor(Health::Critical, pal), pal, 0.2));
+    m_journalBanner->setPalette(pal);
+    m_journalBanner->show();
+}
+
+QString MainWindow::journalWarning() const
+{
+    return m_journalBanner->isHidden() ? QString() : m_journalBanner->text();
+}
+
+void MainWindow::showTimeline()
+{
+    m_mainTabs->setCurrentWidget(m_timeline);
+    m_timeline->view()->setFocus();
+}
+
+void MainWindow::updateRollback()
+{
+    const std::optional<ServiceKey> service = selectedService();
+    if (!m_releases || !service) {
+        m_rollbackAction->setText(tr("Roll Back"));
+        m_rollbackAction->setEnabled(false);
+        m_rollbackAction->setToolTip(tr("Select a service to roll back"));
+        return;
+    }
+    const RollbackOption option = m_releases->rollbackOption(*service);
+    m_rollbackAction->setText(option.label);
+    m_rollbackAction->setEnabled(option.available());
+    m_rollbackAction->setToolTip(
+        option.available()
+            ? tr("%1 (%2): %3").arg(service->name, service->environment, option.detail)
+            : tr("%1 (%2): %3").arg(service->name, service->environment, option.why));
+}
+
+void MainWindow::confirmRollback()
+{
+    const std::optional<ServiceKey> service = selectedService();
+    if (!m_releases || !service)
+        return;
+    const RollbackOption option = m_releases->rollbackOption(*service);
+    if (!option.available()) {
+        statusBar()->showMessage(option.why);
+        return;
+    }
+    // Not marked destructive: in an incident Enter confirms, and a rollback only reduces risk.
+    auto *dialog = new ReasonDialog(
+        {tr("Roll back %1 (%2)").arg(service->name, service->environment),
+         tr("%1\n\nExpected recovery: %2.").arg(option.detail, estimateText(option.estimate)),
+         option.label, false, false},
+        this);
+    dialog->setObjectName(QStringLiteral("rollbackDialog"));
+    connect(dialog, &QDialog::accepted, this, [this, dialog, key = *service] {
+        const Result<Done, QString> done = m_releases->rollBack(key, dialog->reason());
+        if (!done) {
+            QMessageBox::warning(this, tr("Rollback refused"), done.error());
+            return;
+        }
+        selectService(key);
+        m_mainTabs->setCurrentWidget(m_splitter);
+        m_detailTabs->setCurrentIndex(1);
+        statusBar()->showMessage(tr("Rolling back %1 (%2)").arg(key.name, key.environment));
+    });
+    dialog->open();
+}
+
+void MainWindow::openRollbackRecent()
+{
+    if (!m_releases)
+        return;
+    auto *dialog = new RollbackRecentDialog(m_releases.get(), m_clock, this);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        QStringList refused;
+        int started = 0;
+        for (const RollbackOption &option : dialog->options()) {
+            const Result<Done, QString> done
+                = m_releases->rollBack(option.service, dialog->reason());
+            if (done)
+                ++started;
+            else
+                refused.append(QStringLiteral("%1: %2").arg(option.service.id(), done.error()));
+        }
+        statusBar()->showMessage(tr("Rolling back %n release(s)", nullptr, started));
+        if (!refused.isEmpty())
+            QMessageBox::warning(this, tr("Some rollbacks were refused"),
+                                 refused.join(QLatin1Char('\n')));
+    });
+    dialog->open();
 }
 
 void MainWindow::updateReleaseNote(const ServiceKey &service)
@@ -686,6 +909,7 @@ void MainWindow::showSelected()
     else
         m_instanceModel->setFleet(FleetSnapshot{status->key, m_snapshot.at, {}});
     updateHeader(status);
+    updateRollback();
 }
 
 void MainWindow::updateHeader(const ServiceStatus *status)

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+class QAction;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -16,6 +17,8 @@ class QSplitter;
 class QStackedWidget;
 class QTableView;
 class QTabWidget;
+class QTemporaryDir;
+class QToolButton;
 class QHBoxLayout;
 
 namespace sb {
@@ -27,12 +30,15 @@ class ReleasePanel;
 class Clock;
 class InstanceGridView;
 class InstanceModel;
+class Journal;
 class ReleaseController;
 class ServiceFilterProxy;
 class ServiceListModel;
 class TextLine;
+class TimelinePanel;
 class VersionModel;
 class WorkspaceSession;
+struct Workspace;
 
 // The console: services on the left, the selected service's fleet per version and its release
 // on the right, adapter connections in the status bar. It owns the open workspace session; a
@@ -49,12 +55,22 @@ public:
     std::optional<Diagnostic> openWorkspace(const QString &path);
     // Off for screenshots and benchmarks: nothing is read from or written to the user's settings.
     void setRemembersState(bool remember) { m_remembersState = remember; }
-    // Who operator actions are recorded as; the OS user unless set.
-    void setOperatorName(const QString &name) { m_operatorName = name; }
+    // Who operator actions are recorded as; the workspace's `operator:`, else the OS user, unless
+    // set here.
+    void setOperatorName(const QString &name) { m_operatorOverride = name; }
+    // The journal file for the workspaces opened from now on, instead of the workspace's own
+    // `journal:` or the default (docs/journal.md).
+    void setJournalPath(const QString &path) { m_journalOverride = path; }
     // Window geometry and layout from the last run.
     void restoreLayout();
     WorkspaceSession *session() const { return m_session.get(); }
     ReleaseController *releases() const { return m_releases.get(); }
+    Journal *journal() const { return m_journal.get(); }
+    // The rollback of the selected service: toolbar, Release menu, release panel, Ctrl+Shift+B.
+    QAction *rollbackAction() const { return m_rollbackAction; }
+    QAction *rollbackRecentAction() const { return m_rollbackRecentAction; }
+    // The banner above the tabs for journal problems; hidden when there are none.
+    QString journalWarning() const;
 
     // Shows a whole console snapshot; what the session calls on every change, and what
     // benchmarks drive directly.
@@ -72,6 +88,11 @@ public:
     ReleasePanel *releasePanel() const { return m_releasePanel; }
     CanaryPanel *canaryPanel() const;
     QTabWidget *detailTabs() const { return m_detailTabs; }
+    // Services and Timeline, the window's two pages.
+    QTabWidget *mainTabs() const { return m_mainTabs; }
+    TimelinePanel *timeline() const { return m_timeline; }
+    // The Timeline page, every service's journal on one time axis (Ctrl+5).
+    void showTimeline();
     // Opens the start dialog for `service` (the selected one when empty); non-blocking.
     void openStartRelease(const std::optional<ServiceKey> &service = std::nullopt);
     // The text shown where the fleet would be when the workspace failed to load.
@@ -97,6 +118,12 @@ private:
     void updateClockLabel();
     void updateHealthTally();
     void updateReleaseNote(const sb::ServiceKey &service);
+    void updateRollback();
+    void confirmRollback();
+    void openRollbackRecent();
+    void openJournal(const Workspace &workspace);
+    QString defaultJournalPath(const Workspace &workspace);
+    void showJournalWarning(const QString &html);
     void reload();
     // Runs `proceed` at once, or after the operator agrees to leave running releases undriven.
     void whenNoReleaseIsDropped(const QString &action, std::function<void()> proceed);
@@ -107,9 +134,14 @@ private:
     const AdapterRegistry &m_registry;
     Clock *m_clock;
     std::unique_ptr<WorkspaceSession> m_session;
-    // Declared after the session it watches, so it goes first.
+    // A journal of its own for each run of a workspace whose fleet is not kept either: the demo,
+    // screenshots.
+    std::unique_ptr<QTemporaryDir> m_scratch;
+    std::unique_ptr<Journal> m_journal;
+    // Declared after the session and the journal it uses, so it goes first.
     std::unique_ptr<ReleaseController> m_releases;
-    QString m_operatorName;
+    QString m_operatorOverride;
+    QString m_journalOverride;
     std::optional<ServiceKey> m_shownService;
     bool m_shownReleasing = false;
     QString m_workspacePath;
@@ -123,6 +155,8 @@ private:
     VersionModel *m_versionModel;
     InstanceModel *m_instanceModel;
 
+    QTabWidget *m_mainTabs = nullptr;
+    TimelinePanel *m_timeline = nullptr;
     QSplitter *m_splitter = nullptr;
     QLineEdit *m_filterEdit = nullptr;
     QComboBox *m_environmentCombo = nullptr;
@@ -134,6 +168,10 @@ private:
     BadgeLine *m_badges = nullptr;
     TextLine *m_summaryLabel = nullptr;
     QLabel *m_reloadBanner = nullptr;
+    QLabel *m_journalBanner = nullptr;
+    QAction *m_rollbackAction = nullptr;
+    QAction *m_rollbackRecentAction = nullptr;
+    QToolButton *m_rollbackButton = nullptr;
     QTableView *m_versionView = nullptr;
     InstanceGridView *m_instanceGrid = nullptr;
     QTabWidget *m_detailTabs = nullptr;

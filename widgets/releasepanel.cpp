@@ -19,6 +19,7 @@
 #include <QStackedWidget>
 #include <QStyledItemDelegate>
 #include <QTableView>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 namespace sb {
@@ -70,6 +71,15 @@ ReleasePanel::ReleasePanel(Clock *clock, QWidget *parent)
 {
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    m_rollback = new QToolButton(this);
+    m_rollback->setObjectName(QStringLiteral("panelRollbackButton"));
+    m_rollback->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_rollback->hide();
+    auto *incident = new QHBoxLayout;
+    incident->setContentsMargins(0, 6, 0, 0);
+    incident->addStretch();
+    incident->addWidget(m_rollback);
+    layout->addLayout(incident);
     m_pages = new QStackedWidget(this);
     m_pages->addWidget(m_canary);
     m_pages->addWidget(m_blueGreen);
@@ -91,6 +101,12 @@ ReleasePanel::ReleasePanel(Clock *clock, QWidget *parent)
     connect(m_canary, &CanaryPanel::startRequested, this, &ReleasePanel::startRequested);
     connect(m_blueGreen, &BlueGreenPanel::startRequested, this, &ReleasePanel::startRequested);
     connect(m_rolling, &RollingPanel::startRequested, this, &ReleasePanel::startRequested);
+}
+
+void ReleasePanel::setRollbackAction(QAction *action)
+{
+    m_rollback->setDefaultAction(action);
+    m_rollback->setVisible(action != nullptr);
 }
 
 void ReleasePanel::setController(ReleaseController *controller)

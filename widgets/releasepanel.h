@@ -5,11 +5,13 @@
 #include <QPointer>
 #include <QWidget>
 
+class QAction;
 class QLabel;
 class QPushButton;
 class QSplitter;
 class QStackedWidget;
 class QTableView;
+class QToolButton;
 
 namespace sb {
 
@@ -30,6 +32,8 @@ public:
     explicit ReleasePanel(Clock *clock, QWidget *parent = nullptr);
 
     void setController(ReleaseController *controller);
+    // The window's rollback, shown above every strategy's panel so it is never a tab away.
+    void setRollbackAction(QAction *action);
     void showService(const ServiceStatus &observed);
 
     CanaryPanel *canaryPanel() const { return m_canary; }
@@ -51,6 +55,7 @@ private:
     QPointer<ReleaseController> m_controller;
     ServiceStatus m_observed;
     QStackedWidget *m_pages;
+    QToolButton *m_rollback;
     CanaryPanel *m_canary;
     BlueGreenPanel *m_blueGreen;
     RollingPanel *m_rolling;

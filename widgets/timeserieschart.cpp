@@ -5,9 +5,12 @@
 #include <QEvent>
 #include <QGraphicsLayout>
 #include <QGraphicsScene>
+#include <QHelpEvent>
+#include <QImage>
 #include <QLegend>
 #include <QLineSeries>
 #include <QPainter>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <QValueAxis>
 
@@ -81,6 +84,16 @@ public:
         QString label;
         double labelWidth = 0;
     };
+    struct EventLine {
+        double x; // minutes since the origin
+        QString label;
+        QColor color;
+        QString toolTip;
+        QImage glyph;
+        double labelWidth = 0;
+    };
+    // An event's line is found this many pixels either side of it.
+    static constexpr double eventPickPixels = 4;
 
     ChartView(QChart *chart, QValueAxis *xAxis, QWidget *parent)
         : QChartView(chart, parent)
@@ -88,6 +101,7 @@ public:
     {}
 
     QList<Line> lines;
+    QList<EventLine> events;
     QColor lineColor;
     QColor textColor;
     QColor labelBackground;
@@ -99,11 +113,40 @@ public:
         const QFontMetricsF metrics(font);
         for (Line &line : lines)
             line.labelWidth = metrics.horizontalAdvance(line.label);
+        for (EventLine &event : events)
+            event.labelWidth = metrics.horizontalAdvance(event.label);
+    }
+
+    // Where minutes since the origin are drawn, on a pixel centre; NaN outside the axis.
+    double xOf(double minutes) const
+    {
+        const double min = m_xAxis->min();
+        const double max = m_xAxis->max();
+        if (max <= min || minutes < min || minutes > max)
+            return std::numeric_limits<double>::quiet_NaN();
+        const QRectF plot = chart()->plotArea();
+        return std::round(plot.left() + (minutes - min) / (max - min) * plot.width()) + 0.5;
+    }
+
+    int eventAt(const QPoint &point) const
+    {
+        int nearest = -1;
+        double nearestDistance = eventPickPixels;
+        for (qsizetype i = 0; i < events.size(); ++i) {
+            const double distance = std::abs(xOf(events.at(i).x) - point.x());
+            // NaN, for an event off the axis, compares false and is never nearest.
+            if (distance <= nearestDistance) {
+                nearest = int(i);
+                nearestDistance = distance;
+            }
+        }
+        return chart()->plotArea().contains(point) ? nearest : -1;
     }
 
 protected:
     void drawForeground(QPainter *painter, const QRectF &exposed) override
     {
+        drawEvents(painter, exposed);
         const double min = m_xAxis->min();
         const double max = m_xAxis->max();
         if (lines.isEmpty() || max <= min)
@@ -144,7 +187,83 @@ protected:
         painter->restore();
     }
 
+    bool viewportEvent(QEvent *event) override
+    {
+        if (event->type() == QEvent::ToolTip) {
+            auto *help = static_cast<QHelpEvent *>(event);
+            const int found = eventAt(help->pos());
+            if (found >= 0)
+                QToolTip::showText(help->globalPos(), events.at(found).toolTip, viewport());
+            else
+                QToolTip::hideText();
+            return true;
+        }
+        return QChartView::viewportEvent(event);
+    }
+
 private:
+    // Events under the stage lines' labels: their labels sit at the foot of the plot, so the two
+    // kinds of label never meet.
+    void drawEvents(QPainter *painter, const QRectF &exposed)
+    {
+        if (events.isEmpty())
+            return;
+        const QRectF plot = chart()->plotArea();
+        const double labelHeight = QFontMetricsF(font).height();
+        painter->save();
+        painter->setRenderHint(QPainter::Antialiasing, false);
+        painter->setFont(font);
+        // The glyphs in a row at the foot, labels in rows above them, the lowest free one
+        // taken: events come in bursts (a gate failing, the abort, the rollback) and one row
+        // would keep only the first label.
+        constexpr int labelRows = 3;
+        double rowEnds[labelRows];
+        std::fill(std::begin(rowEnds), std::end(rowEnds), -std::numeric_limits<double>::infinity());
+        double glyphRow = 0;
+        for (const EventLine &event : std::as_const(events)) {
+            if (!event.glyph.isNull())
+                glyphRow
+                    = std::max(glyphRow, event.glyph.height() / event.glyph.devicePixelRatio());
+        }
+        for (const EventLine &event : std::as_const(events)) {
+            const double x = xOf(event.x);
+            if (std::isnan(x))
+                continue;
+            // Dotted, so an event never reads as a spike in a series of the same colour.
+            QColor line = event.color;
+            line.setAlphaF(0.85f);
+            if (x >= exposed.left() - 1 && x <= exposed.right() + 1) {
+                painter->setPen(QPen(line, 1, Qt::DotLine));
+                painter->drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom() - glyphRow));
+                if (!event.glyph.isNull()) {
+                    const double size = event.glyph.width() / event.glyph.devicePixelRatio();
+                    painter->drawImage(QPointF(x - size / 2, plot.bottom() - glyphRow),
+                                       event.glyph);
+                }
+            }
+            if (event.label.isEmpty())
+                continue;
+            double left = x + 2;
+            if (left + event.labelWidth > plot.right())
+                left = x - 2 - event.labelWidth;
+            int row = 0;
+            while (row < labelRows && left < rowEnds[row] + 4)
+                ++row;
+            // Where every row is taken the line, its glyph and its tooltip still tell.
+            if (row == labelRows)
+                continue;
+            const QRectF box(left - 1, plot.bottom() - glyphRow - (row + 1) * labelHeight,
+                             event.labelWidth + 2, labelHeight);
+            rowEnds[row] = box.right();
+            if (!box.intersects(exposed))
+                continue;
+            painter->fillRect(box, labelBackground);
+            painter->setPen(event.color);
+            painter->drawText(box, Qt::AlignCenter, event.label);
+        }
+        painter->restore();
+    }
+
     QValueAxis *m_xAxis;
 };
 
@@ -367,6 +486,8 @@ void TimeSeriesChart::setOrigin(qint64 originMs)
     }
     for (ChartView::Line &line : m_view->lines)
         line.x -= shift;
+    for (ChartView::EventLine &event : m_view->events)
+        event.x -= shift;
     // Every bound moved, so the range is chosen afresh rather than kept.
     updateTimeRange(true);
     pushAll();
@@ -423,6 +544,33 @@ void TimeSeriesChart::setMarkers(const QList<Marker> &markers)
     m_view->viewport()->update();
 }
 
+void TimeSeriesChart::setEventMarkers(const QList<EventMarker> &markers)
+{
+    if (markers == m_eventMarkers)
+        return;
+    m_eventMarkers = markers;
+    m_view->events.clear();
+    for (const EventMarker &marker : markers)
+        m_view->events.append({toChartX(double(marker.atMs)), marker.label, marker.color,
+                               marker.toolTip, marker.glyph});
+    m_view->measureLabels();
+    if (updateTimeRange())
+        pushAll();
+    m_view->viewport()->update();
+}
+
+QString TimeSeriesChart::eventToolTipAt(const QPoint &point) const
+{
+    const int found = m_view->eventAt(point);
+    return found >= 0 ? m_view->events.at(found).toolTip : QString();
+}
+
+double TimeSeriesChart::eventMarkerX(int index) const
+{
+    Q_ASSERT(index >= 0 && index < m_view->events.size());
+    return m_view->xOf(m_view->events.at(index).x);
+}
+
 void TimeSeriesChart::clear()
 {
     for (Series &series : m_series) {
@@ -434,6 +582,8 @@ void TimeSeriesChart::clear()
     }
     m_markers.clear();
     m_view->lines.clear();
+    m_eventMarkers.clear();
+    m_view->events.clear();
     // The next data is another release's, so its scale owes nothing to this one's.
     setValueTop(0);
     m_view->viewport()->update();
@@ -464,6 +614,10 @@ bool TimeSeriesChart::updateTimeRange(bool rechoose)
     for (const ChartView::Line &line : std::as_const(m_view->lines)) {
         low = std::min(low, line.x);
         high = std::max(high, line.x);
+    }
+    for (const ChartView::EventLine &event : std::as_const(m_view->events)) {
+        low = std::min(low, event.x);
+        high = std::max(high, event.x);
     }
     const double xMin = m_xAxis->min();
     const double xMax = m_xAxis->max();

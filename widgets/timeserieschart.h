@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QColor>
+#include <QImage>
 #include <QList>
 #include <QPen>
 #include <QPointF>
@@ -16,7 +17,8 @@ class ChartHeader;
 class ChartView;
 
 // A live chart of time series. Points come in as (milliseconds since the epoch, value) and are
-// drawn against minutes since an origin time, with vertical markers (stage boundaries) on top.
+// drawn against minutes since an origin time, with vertical markers on top: stage boundaries,
+// labelled at the top, and events, in their colours and labelled at the foot.
 //
 // Built for a refresh every second: each series takes its whole window at once and pushes it
 // with one replace(); a series denser than the plot is wide is decimated to the minimum and
@@ -36,6 +38,18 @@ public:
         QString label;   // a few characters: "5 %", "end"
 
         friend bool operator==(const Marker &, const Marker &) = default;
+    };
+    // Something that happened to the release (a gate failed, an operator paused it): a dotted
+    // line in the event's colour with its glyph at the foot of the plot, a short label beside
+    // it, and the whole story as the line's tooltip.
+    struct EventMarker {
+        qint64 atMs = 0;
+        QString label; // "gate failed", "paused"; empty for a line alone
+        QColor color;
+        QString toolTip;
+        QImage glyph; // the timeline's mark for the event, or none
+
+        friend bool operator==(const EventMarker &, const EventMarker &) = default;
     };
 
     explicit TimeSeriesChart(const QString &title, Unit unit, QWidget *parent = nullptr);
@@ -58,6 +72,13 @@ public:
     QList<QPointF> shownPoints(int index) const;
     void setMarkers(const QList<Marker> &markers);
     const QList<Marker> &markers() const { return m_markers; }
+    void setEventMarkers(const QList<EventMarker> &markers);
+    const QList<EventMarker> &eventMarkers() const { return m_eventMarkers; }
+    // The tooltip of the event marker nearest `point` (in the chart's view) within a few
+    // pixels; empty when none is that close.
+    QString eventToolTipAt(const QPoint &point) const;
+    // Where an event marker's line is drawn, in the chart's view; for tests.
+    double eventMarkerX(int index) const;
     // Every series emptied and every marker removed; names, colours and the origin stay.
     void clear();
 
@@ -103,6 +124,7 @@ private:
     qint64 m_originMs = 0;
     QList<Series> m_series;
     QList<Marker> m_markers;
+    QList<EventMarker> m_eventMarkers;
     int m_plotWidth = 0;
 
     QChart *m_chart;
