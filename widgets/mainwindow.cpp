@@ -188,11 +188,22 @@ MainWindow::MainWindow(const AdapterRegistry &registry, Clock *clock, QWidget *p
     QToolBar *incident = addToolBar(tr("Incident"));
     incident->setObjectName(QStringLiteral("incidentToolBar"));
     incident->setMovable(false);
-    incident->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    incident->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_rollbackAction->setIcon(style()->standardIcon(QStyle::SP_ArrowBack));
+    // Which service the button acts on, since the toolbar stays put while the pages change.
+    m_rollbackTarget = new QLabel(incident);
+    m_rollbackTarget->setContentsMargins(8, 0, 4, 0);
+    incident->addWidget(m_rollbackTarget);
     m_rollbackButton = new QToolButton(incident);
     m_rollbackButton->setDefaultAction(m_rollbackAction);
     m_rollbackButton->setObjectName(QStringLiteral("rollbackButton"));
+    m_rollbackButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    QFont strong = m_rollbackButton->font();
+    strong.setBold(true);
+    m_rollbackButton->setFont(strong);
+    theme::markDestructive(m_rollbackButton);
     incident->addWidget(m_rollbackButton);
+    incident->addSeparator();
     incident->addAction(m_rollbackRecentAction);
     m_releasePanel->setRollbackAction(m_rollbackAction);
     updateRollback();
@@ -646,6 +657,8 @@ void MainWindow::showTimeline()
 void MainWindow::updateRollback()
 {
     const std::optional<ServiceKey> service = selectedService();
+    m_rollbackTarget->setText(service ? tr("%1 (%2):").arg(service->name, service->environment)
+                                      : QString());
     if (!m_releases || !service) {
         m_rollbackAction->setText(tr("Roll Back"));
         m_rollbackAction->setEnabled(false);

@@ -172,6 +172,7 @@ private:
     QAction *m_rollbackAction = nullptr;
     QAction *m_rollbackRecentAction = nullptr;
     QToolButton *m_rollbackButton = nullptr;
+    QLabel *m_rollbackTarget = nullptr;
     QTableView *m_versionView = nullptr;
     InstanceGridView *m_instanceGrid = nullptr;
     QTabWidget *m_detailTabs = nullptr;

@@ -73,7 +73,8 @@ ReleasePanel::ReleasePanel(Clock *clock, QWidget *parent)
     layout->setContentsMargins(0, 0, 0, 0);
     m_rollback = new QToolButton(this);
     m_rollback->setObjectName(QStringLiteral("panelRollbackButton"));
-    m_rollback->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_rollback->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    theme::markDestructive(m_rollback);
     m_rollback->hide();
     auto *incident = new QHBoxLayout;
     incident->setContentsMargins(0, 6, 0, 0);

@@ -39,8 +39,9 @@ constexpr double pickPixels = 8;
 
 // What a full cell still marks, most telling first. Pauses and switches are routine over a week
 // and would hide the failures; over a day or less they are few enough to mark too.
+// A rollback first: where a gate failed and the release went back, the going back is the story.
 constexpr TimelineCategory notableOrder[]
-    = {TimelineCategory::GateFail, TimelineCategory::Rollback, TimelineCategory::BackendError,
+    = {TimelineCategory::Rollback, TimelineCategory::GateFail, TimelineCategory::BackendError,
        TimelineCategory::Switch, TimelineCategory::Waiting};
 constexpr int troubleCount = 3;
 constexpr qint64 notableSpanMs = 36 * hour;
