@@ -637,13 +637,43 @@ RollbackOption ReleaseController::rollbackOption(const ServiceKey &service) cons
 {
     RollbackOption option
         = sb::rollbackOption(service, release(service), observed(service), m_clock->now());
-    if (option.kind == RollbackOption::Kind::Command) {
-        if (const QString refused = refusal(service, option.command); !refused.isEmpty()) {
-            option.kind = RollbackOption::Kind::Unavailable;
-            option.why = refused;
-        }
+    QString refused;
+    if (option.kind == RollbackOption::Kind::Command)
+        refused = refusal(service, option.command);
+    else if (option.kind == RollbackOption::Kind::Redeploy)
+        refused = redeployRefusal(service, option.toVersion);
+    if (!refused.isEmpty()) {
+        option.kind = RollbackOption::Kind::Unavailable;
+        option.why = refused;
     }
     return option;
+}
+
+QString ReleaseController::redeployRefusal(const ServiceKey &service, const QString &version) const
+{
+    // The engines' start is a pure function: asking it now tells whether the button may promise.
+    const ServiceSpec *spec = m_session->workspace().service(service);
+    const ServiceStatus *now = observed(service);
+    if (!spec || !now)
+        return QStringLiteral("nothing is known of %1 yet").arg(serviceTitle(service));
+    const TimePoint at = m_clock->now();
+    auto why = [&](const auto &started) {
+        return started ? QString()
+                       : QStringLiteral("a new release of %1 cannot start: %2")
+                             .arg(version, started.error());
+    };
+    switch (spec->strategy) {
+    case Strategy::Canary:
+        return why(canary::start(rollbackCanaryPlan(), *now, version, m_operator, {}, at));
+    case Strategy::BlueGreen:
+        return why(bluegreen::start(rollbackBlueGreenPlan(spec->blueGreen), *now, version,
+                                    m_operator, {}, at));
+    case Strategy::Rolling:
+        return why(rolling::start(rollbackRollingPlan(spec->rolling), *now, version, m_operator,
+                                  {}, at));
+    case Strategy::None: break;
+    }
+    return QStringLiteral("%1 has no release strategy").arg(serviceTitle(service));
 }
 
 Result<Done, QString> ReleaseController::rollBack(const ServiceKey &service, const QString &reason)

@@ -141,6 +141,9 @@ private:
                                   const QString &reason, Pace pace = Pace::Planned);
     Result<Done, QString> commandAs(const QString &actor, const ServiceKey &service,
                                     ReleaseCommand command, const QString &reason);
+    // Why a rollback redeploy of `version` could not start now, in the engine's words; empty
+    // when it could.
+    QString redeployRefusal(const ServiceKey &service, const QString &version) const;
     // Why no operator action can be taken now: the journal cannot be written. Empty otherwise.
     QString journalRefusal() const;
     // Writes entries the controller makes by itself (not from a decision), when journaled.

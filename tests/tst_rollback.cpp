@@ -133,6 +133,7 @@ private Q_SLOTS:
     void blueGreenBeforeTheSwitchKeepsTheLiveColour();
     void blueGreenSwitchesBackWhileWarm();
     void blueGreenRedeploysOnceTheOldColourIsGone();
+    void aRedeployThatCannotStartIsNotPromised();
     void rollingTurnsAround();
     void recentReleasesAreListedBeforeAnythingIsDone();
     void worksWhileTheMetricsSourceIsDown();
@@ -281,6 +282,28 @@ void TestRollback::blueGreenRedeploysOnceTheOldColourIsGone()
     QVERIFY(f.releases->release(pay)->blueGreen()->plan.preSwitchGates.isEmpty());
     QVERIFY(f.runUntil([&] { return f.weightOf(pay, QStringLiteral("3.8.0")) == 100; }, 3min));
     QCOMPARE(f.live(pay, QStringLiteral("3.8.0")), 4);
+}
+
+void TestRollback::aRedeployThatCannotStartIsNotPromised()
+{
+    Fixture f;
+    // From 10 min on, 3.9.0 crashes and every replacement fails to start.
+    QVERIFY(f.open(workspace("{at: 10m, service: pay, environment: production, version: 3.9.0, "
+                             "kind: crash, instances: 4}, "
+                             "{at: 10m, service: pay, environment: production, version: 3.9.0, "
+                             "kind: start_failure, duration: 30m}")));
+    QVERIFY(f.releases->start(pay, QStringLiteral("3.9.0"), QString(), QString()));
+    QVERIFY(f.runUntil([&] { return f.finished(pay); }, 9min));
+    QCOMPARE(toString(f.option(pay).kind), QStringLiteral("redeploy"));
+    const TimePoint crash = VirtualClock::defaultStart() + 10min;
+    QVERIFY(f.sim.clock.now() < crash);
+    f.sim.run(crash + 1min - f.sim.clock.now());
+    // The engine would refuse it, so the button says why instead of promising it.
+    const RollbackOption option = f.option(pay);
+    QCOMPARE(toString(option.kind), QStringLiteral("unavailable"));
+    QVERIFY2(option.why.startsWith(QStringLiteral("a new release of 3.8.0 cannot start")),
+             qPrintable(option.why));
+    QVERIFY(f.releases->rollbacksSince(f.sim.clock.now() - 1h).isEmpty());
 }
 
 void TestRollback::rollingTurnsAround()
