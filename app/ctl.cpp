@@ -1097,7 +1097,8 @@ void Console::printEntry(const JournalEntry &entry) const
                             entry.releaseId.isEmpty() ? QStringLiteral("-") : entry.releaseId);
     if (entry.stage >= 0)
         line += QStringLiteral(" stage=%1").arg(entry.stage);
-    printLine(stdout, line);
+    // With --json, stdout carries only the JSON a script parses.
+    printLine(m_options.json ? stderr : stdout, line);
 }
 
 bool Console::waitOnJournal(const std::function<bool()> &done)
