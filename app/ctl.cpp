@@ -910,13 +910,13 @@ std::optional<int> Console::open()
 
     m_journal = std::make_unique<Journal>(path);
     std::optional<JournalCheck> check;
-    QList<ReleaseRecord> inFlight;
+    QList<ReleaseRecord> saved;
     QString openError;
     const QMetaObject::Connection opening
         = QObject::connect(m_journal.get(), &Journal::opened, m_journal.get(),
                            [&](const JournalCheck &found, const QList<ReleaseRecord> &records) {
                                check = found;
-                               inFlight = records;
+                               saved = records;
                            });
     const QMetaObject::Connection failing
         = QObject::connect(m_journal.get(), &Journal::openFailed, m_journal.get(),
@@ -996,18 +996,19 @@ std::optional<int> Console::open()
                                                    "%2")
                                         .arg(service.id(), reason));
                      });
-    for (const QString &problem : m_controller->restore(inFlight))
+    QList<ServiceKey> takenUp;
+    for (const QString &problem : m_controller->restore(saved, &takenUp))
         printError(QStringLiteral("warning: %1").arg(problem));
-    if (!inFlight.isEmpty()) {
+    if (!takenUp.isEmpty()) {
         QStringList services;
-        for (const ReleaseRecord &record : std::as_const(inFlight))
-            services.append(record.service.id());
+        for (const ServiceKey &service : std::as_const(takenUp))
+            services.append(service.id());
         printError(QStringLiteral("%1 in flight when the last run stopped: %2; each is back "
                                   "paused (a rollback under way carries on) until an operator "
                                   "resumes it")
-                       .arg(inFlight.size() == 1
+                       .arg(takenUp.size() == 1
                                 ? QStringLiteral("1 release was")
-                                : QStringLiteral("%1 releases were").arg(inFlight.size()),
+                                : QStringLiteral("%1 releases were").arg(takenUp.size()),
                             services.join(QStringLiteral(", "))));
     }
 

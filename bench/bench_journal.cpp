@@ -172,7 +172,7 @@ OpenTime openVerify(const QString &path)
     const std::clock_t cpuStart = std::clock();
     auto store = openOrDie(path);
     const sb::JournalCheck check = store->verify();
-    const auto inFlight = store->inFlightReleases();
+    const auto inFlight = store->savedReleases();
     const OpenTime time{sb::bench::millisecondsSince(start) / 1000,
                         double(std::clock() - cpuStart) / CLOCKS_PER_SEC};
     if (!check.intact() || check.entries != longJournalEntries || !inFlight

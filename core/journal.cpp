@@ -901,7 +901,7 @@ JournalStore::forEach(const JournalFilter &filter,
     return Done{};
 }
 
-Result<QList<ReleaseRecord>, QString> JournalStore::inFlightReleases() const
+Result<QList<ReleaseRecord>, QString> JournalStore::savedReleases() const
 {
     QSqlQuery query(QSqlDatabase::database(m_connection, false));
     if (!query.exec(QStringLiteral("SELECT service, environment, release_id, state FROM releases "
@@ -1043,7 +1043,7 @@ Journal::Journal(const QString &path, QObject *parent, Threading threading)
             }
             std::unique_ptr<JournalStore> store = std::move(result).value();
             const JournalCheck check = store->verify();
-            const auto inFlight = store->inFlightReleases();
+            const auto inFlight = store->savedReleases();
             if (!inFlight) {
                 worker->openError = inFlight.error();
                 QMetaObject::invokeMethod(

@@ -83,8 +83,9 @@ struct JournalCheck {
     bool intact() const { return firstBroken == 0 && problem.isEmpty(); }
 };
 
-// The saved state of a release still in flight, so a restarted console can take it up again.
-// `state` is releasecodec's JSON; the journal stores it as it is given.
+// The saved state of a service's latest release, so a restarted console can take it up again if
+// it was in flight, or still roll it back if it had finished. `state` is releasecodec's JSON; the
+// journal stores it as it is given.
 // One record per service: saving replaces the service's previous record. The records are state,
 // not history, so the hash chain does not cover them; decodeRelease() checks what it reads.
 struct ReleaseRecord {
@@ -149,8 +150,8 @@ public:
     // false. `visit` must not append: the listing holds the file open for reading.
     Result<Done, QString> forEach(const JournalFilter &filter,
                                   const std::function<bool(const JournalEntry &)> &visit) const;
-    // The releases saved in flight, by service.
-    Result<QList<ReleaseRecord>, QString> inFlightReleases() const;
+    // The releases saved, one per service: in flight, or the latest finished.
+    Result<QList<ReleaseRecord>, QString> savedReleases() const;
 
     // One JSON object per line, fields named as in JournalEntry ("sequence", "at" as ISO 8601
     // UTC with milliseconds, "previous_hash", ...); and CSV with a header row (RFC 4180 quoting,
@@ -198,8 +199,8 @@ public:
     void run(std::function<void(JournalStore *)> work, std::function<void()> done);
 
 Q_SIGNALS:
-    // The journal is open: what verifying found, and the releases saved in flight.
-    void opened(const sb::JournalCheck &check, const QList<sb::ReleaseRecord> &inFlight);
+    // The journal is open: what verifying found, and the releases saved.
+    void opened(const sb::JournalCheck &check, const QList<sb::ReleaseRecord> &saved);
     void openFailed(const QString &error);
     // Entries as stored, after every successful append (after its `done`).
     void appended(const QList<sb::JournalEntry> &entries);

@@ -370,11 +370,11 @@ void ReleaseController::apply(const ServiceKey &service, ReleaseDecision<Status>
             entries.append(intent);
         }
         // A new sentence alone (a countdown) is not worth a disk flush; the next decision
-        // after a restart writes its own.
+        // after a restart writes its own. Kept once finished too, so a console or
+        // signalbox-ctl started later can still roll it back.
         QList<ReleaseRecord> records;
         if (statusChanged)
-            records.append({service, release.id(),
-                            release.finished() ? QByteArray() : encodeRelease(release)});
+            records.append({service, release.id(), encodeRelease(release)});
         QPointer<ReleaseController> self(this);
         m_journal->append(std::move(entries), std::move(records),
                           [self, service, releaseId = release.id(), actor,
@@ -533,7 +533,8 @@ void ReleaseController::journalOnly(QList<JournalEntry> entries)
                       });
 }
 
-QStringList ReleaseController::restore(const QList<ReleaseRecord> &records)
+QStringList ReleaseController::restore(const QList<ReleaseRecord> &records,
+                                       QList<ServiceKey> *inFlight)
 {
     QStringList problems;
     QStringList restoredIds;
@@ -547,6 +548,12 @@ QStringList ReleaseController::restore(const QList<ReleaseRecord> &records)
             continue;
         }
         const ServiceSpec *spec = m_session->workspace().service(record.service);
+        // A finished release is kept only so it can still be rolled back: one the workspace no
+        // longer fits, or a newer one has replaced, is of no use and no concern.
+        const bool finished = decoded.value().finished();
+        const Release *current = release(record.service);
+        if (finished && (!spec || spec->strategy != decoded.value().strategy() || current))
+            continue;
         if (!spec || spec->strategy != decoded.value().strategy()) {
             problems.append(
                 QStringLiteral("the release %1 of %2 could not be taken up: the "
@@ -554,7 +561,7 @@ QStringList ReleaseController::restore(const QList<ReleaseRecord> &records)
                     .arg(record.releaseId, title, toString(decoded.value().strategy())));
             continue;
         }
-        if (const Release *current = release(record.service); current && !current->finished()) {
+        if (current && !current->finished()) {
             problems.append(QStringLiteral("the release %1 of %2 was not taken up: %3 is already "
                                            "in progress")
                                 .arg(record.releaseId, title, current->id()));
@@ -567,6 +574,8 @@ QStringList ReleaseController::restore(const QList<ReleaseRecord> &records)
             m_clock->cancel(old->wake);
         m_releases.insert(record.service, running);
         restoredIds.append(record.releaseId);
+        if (inFlight && !finished)
+            inFlight->append(record.service);
     }
     // Queued before anything the restore writes, so the history read is what came before it.
     loadHistory(restoredIds);
@@ -669,8 +678,8 @@ QString ReleaseController::redeployRefusal(const ServiceKey &service, const QStr
         return why(bluegreen::start(rollbackBlueGreenPlan(spec->blueGreen), *now, version,
                                     m_operator, {}, at));
     case Strategy::Rolling:
-        return why(rolling::start(rollbackRollingPlan(spec->rolling), *now, version, m_operator,
-                                  {}, at));
+        return why(
+            rolling::start(rollbackRollingPlan(spec->rolling), *now, version, m_operator, {}, at));
     case Strategy::None: break;
     }
     return QStringLiteral("%1 has no release strategy").arg(serviceTitle(service));

@@ -97,10 +97,12 @@ public:
     // Without a journal actions run at once and nothing outlives the console.
     void setJournal(Journal *journal);
     Journal *journal() const { return m_journal; }
-    // Takes up the releases a journal kept in flight. Each comes back paused where it was, so
-    // nothing is promoted without an operator; a rollback that was under way carries on. Their
-    // earlier events follow from the journal. Returns, per record it could not take up, why.
-    QStringList restore(const QList<ReleaseRecord> &records);
+    // Takes up the releases a journal kept: each service's latest. One in flight comes back
+    // paused where it was, so nothing is promoted without an operator (a rollback that was under
+    // way carries on); a finished one comes back as it ended, so it can still be rolled back.
+    // Their earlier events follow from the journal. `inFlight` receives the services taken up
+    // in flight. Returns, per release in flight it could not take up, why.
+    QStringList restore(const QList<ReleaseRecord> &records, QList<ServiceKey> *inFlight = nullptr);
 
     // What the rollback button does for the service now.
     RollbackOption rollbackOption(const ServiceKey &service) const;

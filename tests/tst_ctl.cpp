@@ -89,6 +89,7 @@ private Q_SLOTS:
     void aBackendRefusalExits4();
     void rollbackWhileTheMetricsSourceFails();
     void inFlightReleaseComesBackPaused();
+    void aFinishedReleaseIsRolledBackByALaterRun();
     void journalListVerifyExport();
     void tamperedEntryIsNamed();
     void workspaceWithAYamlErrorExits3();
@@ -529,6 +530,25 @@ void TestCtl::inFlightReleaseComesBackPaused()
     QCOMPARE(after.value(QLatin1String("stage")), before.value(QLatin1String("stage")));
     // The simulation stands where the first run left it: the canary still has its 1 %.
     QCOMPARE(trafficOf(row, QStringLiteral("2.4.0")), 1.0);
+}
+
+void TestCtl::aFinishedReleaseIsRolledBackByALaterRun()
+{
+    // The on-call engineer's case: the release finished in one console, the rollback comes
+    // later from another process over SSH.
+    const QString journal = path(QStringLiteral("finished.sqlite"));
+    const QString service = QStringLiteral("payments/production");
+    const Run first = ctl({QStringLiteral("--simulate"), QStringLiteral("--journal"), journal,
+                           QStringLiteral("--after"), QStringLiteral("900"),
+                           QStringLiteral("--json"), QStringLiteral("status")});
+    QVERIFY2(first.exitCode == 0, qPrintable(first.err));
+    QCOMPARE(trafficOf(rowOf(first.array(), service), QStringLiteral("3.9.0")), 100.0);
+
+    const Run later = ctl({QStringLiteral("--simulate"), QStringLiteral("--journal"), journal,
+                           QStringLiteral("--json"), QStringLiteral("rollback"), service,
+                           QStringLiteral("--reason"), QStringLiteral("INC-77")});
+    QVERIFY2(later.exitCode == 0, qPrintable(later.err));
+    QCOMPARE(trafficOf(rowOf(later.array(), service), QStringLiteral("3.8.0")), 100.0);
 }
 
 void TestCtl::journalListVerifyExport()

@@ -604,18 +604,18 @@ void TestJournal::releasesAreSavedReplacedAndForgotten()
 {
     auto store = openStore(m_path);
     QVERIFY(store);
-    QVERIFY(store->inFlightReleases().value().isEmpty());
+    QVERIFY(store->savedReleases().value().isEmpty());
     const ReleaseRecord checkoutFirst{checkout, QStringLiteral("checkout-2.4.0"), "{\"stage\":1}"};
     const ReleaseRecord checkoutLater{checkout, QStringLiteral("checkout-2.4.0"), "{\"stage\":2}"};
     const ReleaseRecord searchRecord{search, QStringLiteral("search-9"), "{\"stage\":0}"};
     // Saved, replaced and forgotten in one append, applied in the order given.
     QVERIFY(store->append({gateEntry(1)}, {checkoutFirst, searchRecord, checkoutLater,
                                            ReleaseRecord{search, QStringLiteral("search-9"), {}}}));
-    QCOMPARE(store->inFlightReleases().value(), QList<ReleaseRecord>{checkoutLater});
+    QCOMPARE(store->savedReleases().value(), QList<ReleaseRecord>{checkoutLater});
 
     // A "finished" for an older release leaves the newer one's record alone.
     QVERIFY(store->append({gateEntry(2)}, {ReleaseRecord{checkout, QStringLiteral("older"), {}}}));
-    QCOMPARE(store->inFlightReleases().value(), QList<ReleaseRecord>{checkoutLater});
+    QCOMPARE(store->savedReleases().value(), QList<ReleaseRecord>{checkoutLater});
 
     // Records survive a reopen; an append without releases leaves them as they are.
     QVERIFY(store->append({gateEntry(3)}, {searchRecord}));
@@ -623,10 +623,9 @@ void TestJournal::releasesAreSavedReplacedAndForgotten()
     store.reset();
     store = openStore(m_path);
     QVERIFY(store);
-    QCOMPARE(store->inFlightReleases().value(),
-             (QList<ReleaseRecord>{checkoutLater, searchRecord}));
+    QCOMPARE(store->savedReleases().value(), (QList<ReleaseRecord>{checkoutLater, searchRecord}));
     QVERIFY(store->append({}, {ReleaseRecord{checkout, {}, {}}}));
-    QCOMPARE(store->inFlightReleases().value(), QList<ReleaseRecord>{searchRecord});
+    QCOMPARE(store->savedReleases().value(), QList<ReleaseRecord>{searchRecord});
     QCOMPARE(store->lastSequence(), 4);
 }
 

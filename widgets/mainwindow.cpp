@@ -591,21 +591,21 @@ void MainWindow::openJournal(const Workspace &workspace)
     m_releases->setJournal(m_journal.get());
     m_timeline->setJournal(m_journal.get());
     connect(m_journal.get(), &Journal::opened, this,
-            [this](const JournalCheck &check, const QList<ReleaseRecord> &inFlight) {
+            [this](const JournalCheck &check, const QList<ReleaseRecord> &saved) {
                 QStringList problems;
                 if (!check.intact())
                     problems.append(tr("<b>The journal has been altered.</b> %1. Entries from "
                                        "there on cannot be trusted; keep the file for "
                                        "investigation. New entries are still recorded.")
                                         .arg(check.problem.toHtmlEscaped()));
-                const QStringList notRestored = m_releases->restore(inFlight);
-                for (const QString &problem : notRestored)
+                QList<ServiceKey> takenUp;
+                for (const QString &problem : m_releases->restore(saved, &takenUp))
                     problems.append(problem.toHtmlEscaped());
-                if (!inFlight.isEmpty() && notRestored.size() < inFlight.size())
+                if (!takenUp.isEmpty())
                     statusBar()->showMessage(
                         tr("%n release(s) in flight when the console stopped are back, paused; "
                            "resume each once you have checked it.",
-                           nullptr, int(inFlight.size() - notRestored.size())));
+                           nullptr, int(takenUp.size())));
                 if (!problems.isEmpty())
                     showJournalWarning(problems.join(QStringLiteral("<br>")));
             });
