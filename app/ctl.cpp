@@ -983,6 +983,9 @@ std::optional<int> Console::open()
                                                                      : ReleaseController::osUser();
     m_controller = std::make_unique<ReleaseController>(m_session.get(), operatorName);
     m_controller->setJournal(m_journal.get());
+    // On real infrastructure, status only looks: the console that drives the releases may be
+    // running, and a second driver would fight it.
+    m_controller->setReadOnly(!m_virtual && m_options.command == QLatin1String("status"));
     QObject::connect(m_controller.get(), &ReleaseController::journalFailed, m_controller.get(),
                      [this](const QString &error) {
                          m_journalErrors.append(error);
@@ -1003,9 +1006,11 @@ std::optional<int> Console::open()
         QStringList services;
         for (const ServiceKey &service : std::as_const(takenUp))
             services.append(service.id());
-        printError(QStringLiteral("%1 in flight when the last run stopped: %2; each is back "
-                                  "paused (a rollback under way carries on) until an operator "
-                                  "resumes it")
+        const bool looking = !m_virtual && m_options.command == QLatin1String("status");
+        printError((looking ? QStringLiteral("%1 in flight, as last saved in the journal: %2")
+                            : QStringLiteral("%1 in flight when the last run stopped: %2; each is "
+                                             "back paused (a rollback under way carries on) "
+                                             "until an operator resumes it"))
                        .arg(takenUp.size() == 1
                                 ? QStringLiteral("1 release was")
                                 : QStringLiteral("%1 releases were").arg(takenUp.size()),

@@ -348,7 +348,9 @@ void ReleaseController::apply(const ServiceKey &service, ReleaseDecision<Status>
         if (run->status.endedAt)
             release.trace.endedAt = run->status.endedAt;
     }
-    if (!m_journal) {
+    if (m_readOnly) {
+        m_preface.clear();
+    } else if (!m_journal) {
         m_preface.clear();
         for (const ReleaseAction &action : std::as_const(decision.actions))
             execute(service, release.id(), action, actor, 0);
@@ -520,7 +522,7 @@ QString ReleaseController::journalRefusal() const
 
 void ReleaseController::journalOnly(QList<JournalEntry> entries)
 {
-    if (!m_journal)
+    if (!m_journal || m_readOnly)
         return;
     QPointer<ReleaseController> self(this);
     m_journal->append(std::move(entries), {},
@@ -581,7 +583,7 @@ QStringList ReleaseController::restore(const QList<ReleaseRecord> &records,
     loadHistory(restoredIds);
     for (const ServiceKey &service : activeServices()) {
         const Release &taken = *release(service);
-        if (!restoredIds.contains(taken.id()))
+        if (m_readOnly || !restoredIds.contains(taken.id()))
             continue;
         JournalEntry restored;
         restored.at = m_clock->now();

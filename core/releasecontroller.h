@@ -97,6 +97,10 @@ public:
     // Without a journal actions run at once and nothing outlives the console.
     void setJournal(Journal *journal);
     Journal *journal() const { return m_journal; }
+    // A controller that only looks: releases are decided and shown, but no adapter is called,
+    // nothing is written, and a restore takes releases up as they were saved. For a status
+    // read beside the console that drives them.
+    void setReadOnly(bool readOnly) { m_readOnly = readOnly; }
     // Takes up the releases a journal kept: each service's latest. One in flight comes back
     // paused where it was, so nothing is promoted without an operator (a rollback that was under
     // way carries on); a finished one comes back as it ended, so it can still be rolled back.
@@ -159,6 +163,7 @@ private:
     QString m_operator;
     QHash<ServiceKey, std::shared_ptr<Running>> m_releases;
     Journal *m_journal = nullptr;
+    bool m_readOnly = false;
     // Why the journal's last write failed (or it did not open); empty while it works.
     QString m_journalError;
     // Entries to write ahead of the next decision's, so a request comes before what it caused.

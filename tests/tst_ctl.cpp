@@ -90,6 +90,7 @@ private Q_SLOTS:
     void rollbackWhileTheMetricsSourceFails();
     void inFlightReleaseComesBackPaused();
     void aFinishedReleaseIsRolledBackByALaterRun();
+    void statusOnRealInfrastructureOnlyLooks();
     void journalListVerifyExport();
     void tamperedEntryIsNamed();
     void workspaceWithAYamlErrorExits3();
@@ -549,6 +550,37 @@ void TestCtl::aFinishedReleaseIsRolledBackByALaterRun()
                            QStringLiteral("--reason"), QStringLiteral("INC-77")});
     QVERIFY2(later.exitCode == 0, qPrintable(later.err));
     QCOMPARE(trafficOf(rowOf(later.array(), service), QStringLiteral("3.8.0")), 100.0);
+}
+
+void TestCtl::statusOnRealInfrastructureOnlyLooks()
+{
+    const QString journal = path(QStringLiteral("looking.sqlite"));
+    const Run first
+        = ctl({QStringLiteral("--simulate"), QStringLiteral("--journal"), journal,
+               QStringLiteral("--after"), QStringLiteral("120"), QStringLiteral("status")});
+    QVERIFY2(first.exitCode == 0, qPrintable(first.err));
+    const auto entries = [&] {
+        return ctl({QStringLiteral("--journal"), journal, QStringLiteral("journal"),
+                    QStringLiteral("list"), QStringLiteral("--json")})
+            .array()
+            .size();
+    };
+    const qsizetype before = entries();
+    QVERIFY(before > 0);
+
+    // Without --simulate the workspace's backends are the real ones: a console may be driving
+    // these releases right now, so status must neither pause them nor call anything.
+    const Run looked
+        = ctl({QStringLiteral("--journal"), journal, QStringLiteral("--json"),
+               QStringLiteral("--timeout"), QStringLiteral("5"), QStringLiteral("status")});
+    QVERIFY2(looked.exitCode == 0, qPrintable(looked.err));
+    QVERIFY2(looked.err.contains(QLatin1String("as last saved in the journal")),
+             qPrintable(looked.err));
+    const QJsonObject release = rowOf(looked.array(), QStringLiteral("checkout/production"))
+                                    .value(QLatin1String("release"))
+                                    .toObject();
+    QCOMPARE(release.value(QLatin1String("paused")).toBool(), false);
+    QCOMPARE(entries(), before);
 }
 
 void TestCtl::journalListVerifyExport()
