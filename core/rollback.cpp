@@ -6,11 +6,6 @@ namespace sb {
 
 namespace {
 
-QString timeOfDay(TimePoint at)
-{
-    return formatUtc(at).section(QLatin1Char(' '), 1, 1);
-}
-
 RollbackOption base(const ServiceKey &service, const QString &releaseId, const QString &from,
                     const QString &to)
 {
@@ -54,9 +49,10 @@ RollbackOption canaryOption(RollbackOption option, const CanaryRun &run)
 {
     const CanaryStatus &status = run.status;
     if (status.finished() && status.aborted) {
-        return unavailable(option, QStringLiteral("%1 was rolled back at %2; %3 serves all traffic")
-                                       .arg(status.canaryVersion, timeOfDay(*status.endedAt),
-                                            status.stableVersion));
+        return unavailable(
+            option,
+            QStringLiteral("%1 was rolled back at %2 UTC; %3 serves all traffic")
+                .arg(status.canaryVersion, formatTimeOfDay(*status.endedAt), status.stableVersion));
     }
     if (status.finished()) {
         // Reaching the final stage brought the canary to full size; the old version takes as long.
@@ -88,8 +84,9 @@ RollbackOption blueGreenOption(RollbackOption option, const BlueGreenStatus &sta
 {
     if (status.finished() && status.aborted) {
         return unavailable(
-            option, QStringLiteral("%1 was rolled back at %2; %3 serves all traffic")
-                        .arg(status.newVersion, timeOfDay(*status.endedAt), status.oldVersion));
+            option,
+            QStringLiteral("%1 was rolled back at %2 UTC; %3 serves all traffic")
+                .arg(status.newVersion, formatTimeOfDay(*status.endedAt), status.oldVersion));
     }
     if (status.finished()) {
         const std::optional<Duration> estimate = bluegreen::redeployEstimate(status);
@@ -135,8 +132,9 @@ RollbackOption rollingOption(RollbackOption option, const RollingRun &run,
     const RollingStatus &status = run.status;
     if (status.finished() && status.rollingBack()) {
         return unavailable(
-            option, QStringLiteral("%1 was rolled back at %2; %3 runs everywhere")
-                        .arg(status.toVersion, timeOfDay(*status.endedAt), status.fromVersion));
+            option,
+            QStringLiteral("%1 was rolled back at %2 UTC; %3 runs everywhere")
+                .arg(status.toVersion, formatTimeOfDay(*status.endedAt), status.fromVersion));
     }
     std::optional<Duration> estimate;
     if (observed)

@@ -11,6 +11,12 @@ QString formatUtc(TimePoint t)
            + QStringLiteral(" UTC");
 }
 
+QString formatTimeOfDay(TimePoint t)
+{
+    return QDateTime::fromMSecsSinceEpoch(toMSecsSinceEpoch(t), Qt::UTC)
+        .toString(QStringLiteral("HH:mm"));
+}
+
 QString formatDuration(Duration d)
 {
     qint64 seconds = std::chrono::duration_cast<std::chrono::seconds>(d).count();

@@ -22,6 +22,8 @@ inline TimePoint fromMSecsSinceEpoch(qint64 ms)
 
 // "2026-11-23 09:14:05 UTC"
 QString formatUtc(TimePoint t);
+// "09:14", UTC: for times within the day a screen is about.
+QString formatTimeOfDay(TimePoint t);
 // "45 s", "3 min 20 s", "2 min", "2 h 05 min": compact, for tooltips and status lines.
 QString formatDuration(Duration d);
 

@@ -383,7 +383,7 @@ void BlueGreenPanel::refresh()
     m_meta->setText(tr("blue-green · warm window %1 · %2 switch · started %3 UTC by %4")
                         .arg(formatDuration(plan.warmWindow),
                              plan.autoSwitch ? tr("automatic") : tr("manual"),
-                             panelparts::timeOfDay(status.startedAt), status.startedBy));
+                             formatTimeOfDay(status.startedAt), status.startedBy));
     m_meta->setToolTip(tr("Release %1 (%2)").arg(status.id, plan.origin));
 
     // Each colour's figures as observed, and which one the router points at.
@@ -444,7 +444,7 @@ void BlueGreenPanel::refresh()
     if (warmLeft && !status.switchedBack) {
         hint = tr("%1 stays warm for <b>%2</b> more, until %3 UTC")
                    .arg(oldVersion.toHtmlEscaped(), formatDuration(*warmLeft),
-                        panelparts::timeOfDay(now + *warmLeft));
+                        formatTimeOfDay(now + *warmLeft));
         if (status.extended > Duration(0))
             hint += tr(" (extended by %1)").arg(formatDuration(status.extended));
     } else {
@@ -514,7 +514,7 @@ void BlueGreenPanel::refresh()
         const std::optional<Duration> estimate = bluegreen::redeployEstimate(status);
         retired = tr("%1 was retired at %2 UTC, so going back is no longer a switch: it is a "
                      "new deploy of %1 to %3 instances, ")
-                      .arg(oldVersion, panelparts::timeOfDay(*status.retiredAt))
+                      .arg(oldVersion, formatTimeOfDay(*status.retiredAt))
                       .arg(status.replicas);
         retired += estimate ? tr("which would take about %1 (as long as %2 took to come up).")
                                   .arg(formatDuration(*estimate), newVersion)

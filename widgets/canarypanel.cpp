@@ -13,7 +13,6 @@
 #include "textline.h"
 #include "theme.h"
 
-#include <QDateTime>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -31,12 +30,6 @@ using Release = ReleaseController::Release;
 QString percentText(double percent)
 {
     return QStringLiteral("%1 %").arg(percent, 0, 'g', 4);
-}
-
-QString timeOfDay(TimePoint at)
-{
-    return QDateTime::fromMSecsSinceEpoch(toMSecsSinceEpoch(at), Qt::UTC)
-        .toString(QStringLiteral("HH:mm"));
 }
 
 QString phaseWord(CanaryPhase phase)
@@ -209,7 +202,7 @@ void CanaryPanel::refresh()
     m_title->setText(tr("%1 → %2").arg(status.stableVersion, status.canaryVersion));
     m_phase->setBadges({{Badge::Style::Chip, phaseWord(phase), phaseColor(phase, palette())}});
     m_meta->setText(tr("plan %1 · started %2 UTC by %3")
-                        .arg(plan.name, timeOfDay(status.startedAt), status.startedBy));
+                        .arg(plan.name, formatTimeOfDay(status.startedAt), status.startedBy));
     m_meta->setToolTip(tr("Release %1, plan %2 (%3)").arg(status.id, plan.name, plan.origin));
 
     QList<StageStepper::Step> steps;

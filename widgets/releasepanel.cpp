@@ -9,7 +9,6 @@
 #include "tablestyle.h"
 #include "theme.h"
 
-#include <QDateTime>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -238,12 +237,6 @@ QString sentence(QString reason, const ServiceKey &service)
     if (!reason.isEmpty())
         reason[0] = reason[0].toUpper();
     return reason;
-}
-
-QString timeOfDay(TimePoint at)
-{
-    return QDateTime::fromMSecsSinceEpoch(toMSecsSinceEpoch(at), Qt::UTC)
-        .toString(QStringLiteral("HH:mm"));
 }
 
 } // namespace panelparts

@@ -73,7 +73,6 @@ QTableView *addEventsSection(ReleaseEventModel *model, QSplitter *splitter);
 // The engine's sentence for the panel of `service`: without the "payments (production)" it may
 // start with, which the panel shows already, and starting with a capital.
 QString sentence(QString reason, const ServiceKey &service);
-QString timeOfDay(TimePoint at); // "14:05", UTC
 } // namespace panelparts
 
 } // namespace sb

@@ -236,7 +236,7 @@ void RollingPanel::refresh()
                        "started %4 UTC by %5")
                         .arg(plan.maxSurge.text(), plan.maxUnavailable.text(),
                              formatDuration(plan.progressDeadline),
-                             panelparts::timeOfDay(status.startedAt), status.startedBy));
+                             formatTimeOfDay(status.startedAt), status.startedBy));
     m_meta->setToolTip(tr("Release %1 (%2)").arg(status.id, plan.origin));
 
     // What is stuck is the engine's sentence, below; the banner says what to do about it.
@@ -269,13 +269,13 @@ void RollingPanel::refresh()
     QString eta;
     if (status.finished())
         eta = tr("Ended %1 UTC, after %2")
-                  .arg(panelparts::timeOfDay(*status.endedAt),
+                  .arg(formatTimeOfDay(*status.endedAt),
                        formatDuration(*status.endedAt - status.startedAt));
     else if (status.pausedAt)
         eta = tr("No ETA while paused");
     else if (progress.eta)
         eta = tr("ETA %1, about %2 UTC")
-                  .arg(formatDuration(*progress.eta), panelparts::timeOfDay(now + *progress.eta));
+                  .arg(formatDuration(*progress.eta), formatTimeOfDay(now + *progress.eta));
     else
         eta = tr("ETA once the first instance is replaced");
     m_eta->setText(eta);
