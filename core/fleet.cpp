@@ -4,6 +4,7 @@
 #include <QVarLengthArray>
 
 #include <algorithm>
+#include <cmath>
 
 namespace sb {
 
@@ -60,6 +61,10 @@ std::optional<double> MetricsSnapshot::overallErrorRatio() const
     qint64 requests = 0;
     double errors = 0;
     for (const VersionMetrics &m : versions) {
+        // A version whose source has no error rate (NaN, or a reason in noData) tells nothing
+        // either way; its requests must not dilute the others'.
+        if (!std::isfinite(m.errorRatio) || m.noData.contains(QStringLiteral("error_rate")))
+            continue;
         requests += m.requests;
         errors += m.errorRatio * double(m.requests);
     }
@@ -186,8 +191,11 @@ QList<VersionSummary> summarizeVersions(const ServiceStatus &status)
             if (totalRate > 0)
                 summary.observedSharePercent = 100.0 * m.requestsPerSecond / totalRate;
             if (m.requests > 0) {
-                summary.errorRatio = m.errorRatio;
-                summary.p99Ms = m.p99Ms;
+                // Only values the source had: NaN would read as "nan %" in the fleet view.
+                if (std::isfinite(m.errorRatio))
+                    summary.errorRatio = m.errorRatio;
+                if (std::isfinite(m.p99Ms))
+                    summary.p99Ms = m.p99Ms;
             }
         }
     }

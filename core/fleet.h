@@ -77,6 +77,9 @@ struct VersionMetrics {
     // Named metrics beyond the fields above, by MetricDefinition::name: the built-in resource
     // metrics ("cpu", "memory") and the workspace's own (business metrics and the like).
     QMap<QString, double> custom;
+    // Metrics (by the names above) the source has no value for, and why, in its words: "NaN
+    // from Prometheus: no requests in the last 30s". Never reported as zero instead.
+    QMap<QString, QString> noData;
 
     friend bool operator==(const VersionMetrics &, const VersionMetrics &) = default;
 };

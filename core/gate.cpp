@@ -357,11 +357,15 @@ Measurement measureGate(const GateSpec &gate, const std::optional<MetricsSnapsho
     if (!m.canary) {
         m.why = QStringLiteral("canary %1 reported no %2")
                     .arg(canaryVersion, gate.metric.title.toLower());
+        if (const QString reason = canary->noData.value(gate.metric.name); !reason.isEmpty())
+            m.why += QStringLiteral(": %1").arg(reason);
         return m;
     }
     if (!m.limit) {
         m.why = QStringLiteral("baseline %1 reported no %2")
                     .arg(baselineVersion, gate.metric.title.toLower());
+        if (const QString reason = baseline->noData.value(gate.metric.name); !reason.isEmpty())
+            m.why += QStringLiteral(": %1").arg(reason);
         return m;
     }
     const bool holds = gate.bound.holds(*m.canary, *m.limit);

@@ -78,6 +78,8 @@ const MetricDefinition *findMetric(const QList<MetricDefinition> &metrics, const
 
 std::optional<double> metricValue(const VersionMetrics &metrics, const QString &metric)
 {
+    if (metrics.noData.contains(metric))
+        return std::nullopt;
     if (metric == QLatin1StringView("request_rate"))
         return metrics.requestsPerSecond;
     if (auto it = metrics.custom.constFind(metric); it != metrics.custom.cend())
@@ -85,7 +87,8 @@ std::optional<double> metricValue(const VersionMetrics &metrics, const QString &
     if (metrics.requests <= 0)
         return std::nullopt;
     if (metric == QLatin1StringView("error_rate"))
-        return metrics.errorRatio;
+        return std::isfinite(metrics.errorRatio) ? std::optional<double>(metrics.errorRatio)
+                                                 : std::nullopt;
     if (metric == QLatin1StringView("p50_latency"))
         return std::isfinite(metrics.p50Ms) ? std::optional<double>(metrics.p50Ms) : std::nullopt;
     if (metric == QLatin1StringView("p99_latency"))

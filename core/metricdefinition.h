@@ -47,8 +47,9 @@ struct MetricDefinition {
 const QList<MetricDefinition> &builtInMetrics();
 const MetricDefinition *findMetric(const QList<MetricDefinition> &metrics, const QString &name);
 
-// The value of `metric` in one version's interval; none when the source did not report it or
-// when the interval served no requests (a ratio or a quantile of nothing is not zero).
+// The value of `metric` in one version's interval; none when the source did not report it (or
+// said why it has none, in VersionMetrics::noData) or when the interval served no requests (a
+// ratio or a quantile of nothing is not zero).
 std::optional<double> metricValue(const VersionMetrics &metrics, const QString &metric);
 
 // "0.42 %", "230 ms", "850 req/s", "0.35 cores", "412 MB", "3.1".

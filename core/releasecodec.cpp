@@ -117,6 +117,7 @@ void fields(S &s, F &&field)
     field("p99Ms", s.p99Ms);
     field("requests", s.requests);
     field("custom", s.custom);
+    field("noData", s.noData);
 }
 
 template <Is<CanaryStage> S, typename F>
@@ -421,6 +422,20 @@ public:
         if (it == object.constEnd())
             return fail(at, QStringLiteral("missing"));
         read(it.value(), at, out);
+    }
+
+    // An absent mapping reads as empty, so records written before a mapping was added (such as
+    // VersionMetrics::noData) still read.
+    template <typename T>
+    void take(const QJsonObject &object, const QString &path, QLatin1StringView key,
+              QMap<QString, T> &out)
+    {
+        if (failed())
+            return;
+        out.clear();
+        const auto it = object.constFind(key);
+        if (it != object.constEnd())
+            read(it.value(), join(path, key), out);
     }
 
     template <typename T>

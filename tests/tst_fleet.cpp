@@ -61,6 +61,7 @@ private Q_SLOTS:
     void verdictsNameTheCause();
     void summariesCountLiveInstancesPerVersion();
     void aRoutedVersionWithoutInstancesIsShown();
+    void metricsWithoutAValueStayUnknown();
 };
 
 void TestFleet::versionOrder_data()
@@ -161,6 +162,24 @@ void TestFleet::aRoutedVersionWithoutInstancesIsShown()
     QCOMPARE(summaries[1].total, 0);
     QCOMPARE(summaries[1].weightPercent, 5.0);
     QVERIFY(!summaries[1].errorRatio);
+}
+
+void TestFleet::metricsWithoutAValueStayUnknown()
+{
+    // Prometheus answers NaN for a ratio or a quantile over a version that served nothing of
+    // note; that must neither show as "nan %" nor pull the service's error rate anywhere.
+    ServiceStatus status
+        = service({{"1", "RR"}, {"2", "R"}}, {{"1", 90}, {"2", 10}}, {{"1", 0.02}, {"2", 0}});
+    VersionMetrics &unknown = status.metrics->versions[1];
+    unknown.errorRatio = std::numeric_limits<double>::quiet_NaN();
+    unknown.p99Ms = std::numeric_limits<double>::quiet_NaN();
+    unknown.noData.insert(QStringLiteral("error_rate"), QStringLiteral("Prometheus returned NaN"));
+    QCOMPARE(status.metrics->overallErrorRatio().value_or(-1), 0.02);
+    const QList<VersionSummary> summaries = summarizeVersions(status);
+    QCOMPARE(summaries.size(), 2);
+    QVERIFY(!summaries[1].errorRatio);
+    QVERIFY(!summaries[1].p99Ms);
+    QCOMPARE(summaries[0].errorRatio.value_or(-1), 0.02);
 }
 
 QTEST_GUILESS_MAIN(TestFleet)

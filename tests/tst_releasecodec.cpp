@@ -564,6 +564,7 @@ private Q_SLOTS:
     void everyFieldRoundTrips();
     void theRecordIsCompactAndVersioned();
     void numbersKeepEveryBit();
+    void recordsWithoutNoDataStillRead();
     void canaryReleasesAtEveryChange();
     void blueGreenReleasesAtEveryChange();
     void rollingReleasesAtEveryChange();
@@ -627,6 +628,19 @@ void TestReleaseCodec::theRecordIsCompactAndVersioned()
              QJsonValue(QStringLiteral("canary")));
 }
 
+void TestReleaseCodec::recordsWithoutNoDataStillRead()
+{
+    // Journals written before metrics could say why a value is missing have no "noData".
+    Release release = fullBlueGreen();
+    QByteArray json = encodeRelease(release);
+    QVERIFY(json.contains("\"noData\":{}"));
+    json.replace("\"noData\":{},", "").replace(",\"noData\":{}", "");
+    QVERIFY(!json.contains("noData"));
+    const auto decoded = decodeRelease(json);
+    QVERIFY2(decoded, qPrintable(decoded ? QString() : decoded.error()));
+    QVERIFY(decoded.value().blueGreen()->status == release.blueGreen()->status);
+}
+
 void TestReleaseCodec::numbersKeepEveryBit()
 {
     constexpr double nan = std::numeric_limits<double>::quiet_NaN();
@@ -639,6 +653,8 @@ void TestReleaseCodec::numbersKeepEveryBit()
     m.limit = -inf;
     run.status.switchRequest->target = -0.0;
     run.status.oldBefore->p99Ms = nan;
+    run.status.oldBefore->noData[QStringLiteral("p99_latency")]
+        = QStringLiteral("Prometheus returned NaN for p99_latency: no requests in the last 30s");
     run.status.oldBefore->custom[QStringLiteral("cpu")] = -inf;
     run.status.newScaleRequest->target = 2.0 / 3;
     run.status.oldScaleRequest->target = -std::numeric_limits<double>::max();
