@@ -1,0 +1,469 @@
+#include "prometheusadapter.h"
+
+#include <QFuture>
+#include <QPromise>
+#include <QThreadPool>
+#include <QTimer>
+
+#include <optional>
+
+namespace sb::prom {
+
+namespace {
+
+const QString requestRateMetric = QStringLiteral("request_rate");
+const QString queryPath = QStringLiteral("/api/v1/query");
+const QString rangePath = QStringLiteral("/api/v1/query_range");
+// Prometheus refuses range queries with more points per series.
+constexpr qint64 maxRangePoints = 11'000;
+
+QList<RangePoint> toPoints(const QList<Sample> &samples)
+{
+    QList<RangePoint> points;
+    points.reserve(samples.size());
+    for (const Sample &sample : samples)
+        points.append(RangePoint{toTimePoint(sample.time), sample.value});
+    return points;
+}
+
+// What a message about one query names.
+struct QueryContext {
+    ServiceKey service;
+    QString metric;
+    QString url; // of the API endpoint, without the query
+    QString adapter;
+};
+
+// Prometheus' own error answer, which comes with 400, 422 or 503.
+Error refusedQuery(const QueryContext &query, const AnswerProblem &problem)
+{
+    Error::Kind kind = Error::Kind::Failed;
+    QString advice = QStringLiteral("check the query and Prometheus' log");
+    if (problem.errorType == QLatin1StringView("bad_data")) {
+        kind = Error::Kind::Invalid;
+        advice = QStringLiteral("fix queries: %1: in the settings of prometheus '%2'")
+                     .arg(query.metric, query.adapter);
+    } else if (problem.errorType == QLatin1StringView("timeout")
+               || problem.errorType == QLatin1StringView("canceled")) {
+        kind = Error::Kind::Timeout;
+        advice = QStringLiteral("the query is too heavy for it; try a shorter window or a "
+                                "simpler query");
+    }
+    return Error{kind, QStringLiteral("Prometheus at %1 refused the %2 query for %3 (%4: %5); %6")
+                           .arg(query.url, query.metric, query.service.id(), problem.errorType,
+                                problem.detail, advice)};
+}
+
+Result<Answer, Error> interpretAnswer(const QueryContext &query,
+                                      const Result<Answer, AnswerProblem> &parsed)
+{
+    if (parsed)
+        return parsed.value();
+    if (parsed.error().kind == AnswerProblem::Kind::Rejected)
+        return refusedQuery(query, parsed.error());
+    return Error{Error::Kind::Invalid,
+                 QStringLiteral("Prometheus at %1 answered the %2 query for %3 with something "
+                                "other than a Prometheus answer: %4; check that the url is the "
+                                "Prometheus server's")
+                     .arg(query.url, query.metric, query.service.id(), parsed.error().detail)};
+}
+
+// A long range answer takes the JSON parser tens of milliseconds (three series of 11,000 points,
+// a megabyte, take about 70 ms): too long for the event loop. Smaller ones stay on it.
+constexpr qsizetype parseOnPoolBytes = 64 * 1024;
+
+struct ParsedBody {
+    std::optional<Result<Answer, AnswerProblem>> answer;
+};
+
+QFuture<ParsedBody> parseOnPool(QByteArray body)
+{
+    auto promise = std::make_shared<QPromise<ParsedBody>>();
+    QFuture<ParsedBody> future = promise->future();
+    promise->start();
+    QThreadPool::globalInstance()->start([promise, body = std::move(body)] {
+        promise->addResult(ParsedBody{parseAnswer(body)});
+        promise->finish();
+    });
+    return future;
+}
+
+} // namespace
+
+struct PrometheusAdapter::Round {
+    ServiceKey service;
+    std::optional<SnapshotBuilder> builder;
+    int pending = 0;
+    QStringList failures;
+};
+
+struct PrometheusAdapter::RangeQuery {
+    ServiceKey service;
+    TimePoint start;
+    TimePoint end;
+    Callback<MetricRange> done;
+    MetricRange result;
+    int pending = 0;
+    bool finished = false;
+};
+
+PrometheusAdapter::PrometheusAdapter(const QString &name, PrometheusSettings settings,
+                                     const QList<ServiceKey> &services, Clock *clock)
+    : Adapter(name, QStringLiteral("prometheus"))
+    , m_settings(std::move(settings))
+    , m_clock(clock)
+    , m_http(std::make_unique<http::HttpClient>())
+{
+    for (const ServiceKey &service : services)
+        m_services.insert(service, ServiceState());
+}
+
+PrometheusAdapter::~PrometheusAdapter()
+{
+    if (m_pollTimer)
+        m_clock->cancel(m_pollTimer);
+}
+
+AdapterType PrometheusAdapter::adapterType()
+{
+    return AdapterType{
+        QStringLiteral("prometheus"),
+        QStringLiteral("Request rate, errors, latency and custom metrics per version, from a "
+                       "Prometheus server"),
+        {Capability::Metrics},
+        [](const AdapterSpec &spec, const AdapterContext &context) -> std::unique_ptr<Adapter> {
+            PrometheusSettings settings = parsePrometheusSettings(spec, context.workspace);
+            QList<ServiceKey> services;
+            if (context.workspace) {
+                for (const ServiceSpec &service : context.workspace->services) {
+                    if (service.bindings.value(Capability::Metrics) == spec.name)
+                        services.append(service.key);
+                }
+            }
+            return std::make_unique<PrometheusAdapter>(spec.name, std::move(settings), services,
+                                                       context.clock);
+        },
+    };
+}
+
+void PrometheusAdapter::start()
+{
+    if (m_started)
+        return;
+    m_started = true;
+    setConnectionState(ConnectionState::Connecting,
+                       QStringLiteral("reading metrics from Prometheus at %1")
+                           .arg(http::displayUrl(m_settings.endpoint.url)));
+    poll();
+}
+
+void PrometheusAdapter::poll()
+{
+    for (auto it = m_services.begin(); it != m_services.end(); ++it) {
+        if (!it->roundInFlight)
+            startRound(it.key());
+    }
+    m_pollTimer = m_clock->schedule(m_settings.pollInterval, this, [this] { poll(); });
+}
+
+void PrometheusAdapter::metrics(const ServiceKey &service, Callback<MetricsSnapshot> done)
+{
+    // Asking for a service also keeps it polled from now on.
+    ServiceState &state = m_services[service];
+    if (state.latest)
+        return answerSoon(std::move(done), *state.latest);
+    state.waiting.append(std::move(done));
+    if (!state.roundInFlight)
+        startRound(service);
+}
+
+void PrometheusAdapter::startRound(const ServiceKey &service)
+{
+    m_services[service].roundInFlight = true;
+    auto round = std::make_shared<Round>();
+    round->service = service;
+    const QueryTemplate &requestRate = *m_settings.query(requestRateMetric);
+    sendQuery(queryPath, service, requestRateMetric,
+              {{QStringLiteral("query"), queryText(requestRate, service, {})}},
+              [this, round](Result<Answer, Error> result) { onRequestRate(round, result); });
+}
+
+void PrometheusAdapter::onRequestRate(const std::shared_ptr<Round> &round,
+                                      const Result<Answer, Error> &result)
+{
+    if (!result)
+        return finishRound(round, result.error());
+    const Result<QMap<QString, Sample>, QString> rates
+        = instantByVersion(result.value(), m_settings.versionLabel);
+    if (!rates)
+        return finishRound(round, unusableAnswer(round->service, requestRateMetric, rates.error()));
+    round->builder.emplace(rates.value(), m_settings.window, m_clock->now());
+    const QStringList versions = round->builder->versions();
+    if (versions.isEmpty())
+        return finishRound(round, round->builder->snapshot());
+    for (const QueryTemplate &query : m_settings.queries) {
+        if (query.metric == requestRateMetric)
+            continue;
+        if (!query.perVersion) {
+            sendMetricQuery(round, query, {});
+            continue;
+        }
+        for (const QString &version : versions)
+            sendMetricQuery(round, query, version);
+    }
+}
+
+void PrometheusAdapter::sendMetricQuery(const std::shared_ptr<Round> &round,
+                                        const QueryTemplate &query, const QString &version)
+{
+    ++round->pending;
+    // The same moment as request_rate, so that every metric describes the same window.
+    const QString time = formatPrometheusTime(toTimePoint(*round->builder->evaluationTime()));
+    const QString metric = query.metric;
+    sendQuery(queryPath, round->service, metric,
+              {{QStringLiteral("query"), queryText(query, round->service, version)},
+               {QStringLiteral("time"), time}},
+              [this, round, metric, version](Result<Answer, Error> result) {
+                  SnapshotBuilder &builder = *round->builder;
+                  auto fail = [&](const Error &error) {
+                      builder.setFailed(metric, version, error.message);
+                      round->failures.append(error.message);
+                  };
+                  if (!result) {
+                      fail(result.error());
+                  } else if (version.isEmpty()) {
+                      const auto values = instantByVersion(result.value(), m_settings.versionLabel);
+                      if (values)
+                          builder.setValues(metric, values.value());
+                      else
+                          fail(unusableAnswer(round->service, metric, values.error()));
+                  } else {
+                      const auto value = instantSingle(result.value());
+                      if (value)
+                          builder.setValue(metric, version, value.value());
+                      else
+                          fail(unusableAnswer(round->service, metric, value.error()));
+                  }
+                  if (--round->pending == 0)
+                      finishRound(round, builder.snapshot());
+              });
+}
+
+void PrometheusAdapter::finishRound(const std::shared_ptr<Round> &round,
+                                    Result<MetricsSnapshot> result)
+{
+    ServiceState &state = m_services[round->service];
+    state.roundInFlight = false;
+    state.queryFailures = result ? round->failures : QStringList();
+    state.latest = result;
+    const QList<Callback<MetricsSnapshot>> waiting = std::exchange(state.waiting, {});
+    updateConnectionState();
+    Q_EMIT metricsChanged(round->service);
+    for (const Callback<MetricsSnapshot> &done : waiting)
+        done(result);
+}
+
+void PrometheusAdapter::updateConnectionState()
+{
+    int answered = 0;
+    int failed = 0;
+    int degraded = 0;
+    QString firstProblem;
+    for (auto it = m_services.cbegin(); it != m_services.cend(); ++it) {
+        if (!it->latest)
+            continue;
+        ++answered;
+        if (!it->latest->ok()) {
+            ++failed;
+            if (firstProblem.isEmpty())
+                firstProblem = it->latest->error().message;
+        } else if (!it->queryFailures.isEmpty()) {
+            ++degraded;
+            if (firstProblem.isEmpty())
+                firstProblem = it->queryFailures.constFirst();
+        }
+    }
+    if (answered == 0)
+        return;
+    if (failed == answered)
+        return setConnectionState(ConnectionState::Disconnected, firstProblem);
+    if (failed + degraded > 0) {
+        if (failed + degraded > 1)
+            firstProblem += QStringLiteral(" (and queries of %1 more services failed)")
+                                .arg(failed + degraded - 1);
+        return setConnectionState(ConnectionState::Degraded, firstProblem);
+    }
+    setConnectionState(ConnectionState::Connected,
+                       QStringLiteral("Prometheus at %1 answers every query (%2, read every %3)")
+                           .arg(http::displayUrl(m_settings.endpoint.url),
+                                answered == 1 ? QStringLiteral("1 service")
+                                              : QStringLiteral("%1 services").arg(answered),
+                                formatDuration(m_settings.pollInterval)));
+}
+
+void PrometheusAdapter::queryRange(const ServiceKey &service, const QString &metric,
+                                   TimePoint start, TimePoint end, Duration step,
+                                   Callback<MetricRange> done)
+{
+    const QueryTemplate *query = m_settings.query(metric);
+    if (!query)
+        return answerSoon<MetricRange>(
+            std::move(done),
+            Error{Error::Kind::Invalid,
+                  QStringLiteral("prometheus '%1' has no query for metric '%2'; it has "
+                                 "queries for %3 (add one under queries: in its settings)")
+                      .arg(name(), metric, m_settings.metricNames().join(QStringLiteral(", ")))});
+    if (step <= Duration(0) || end <= start)
+        return answerSoon<MetricRange>(
+            std::move(done),
+            Error{Error::Kind::Invalid,
+                  QStringLiteral("a range of %1 must end after it starts and have a step above "
+                                 "zero (got %2 to %3, step %4)")
+                      .arg(metric, formatUtc(start), formatUtc(end), formatPromDuration(step))});
+    const qint64 points = (end - start) / step + 1;
+    if (points > maxRangePoints)
+        return answerSoon<MetricRange>(
+            std::move(done),
+            Error{Error::Kind::Invalid,
+                  QStringLiteral("a range of %1 from %2 to %3 every %4 has %5 points, above "
+                                 "Prometheus' limit of %6 a series; take a step of at least %7")
+                      .arg(metric, formatUtc(start), formatUtc(end), formatPromDuration(step))
+                      .arg(points)
+                      .arg(maxRangePoints)
+                      .arg(formatPromDuration(
+                          Duration((end - start).count() / maxRangePoints + 1)))});
+
+    auto range = std::make_shared<RangeQuery>();
+    range->service = service;
+    range->start = start;
+    range->end = end;
+    range->done = std::move(done);
+    range->result.metric = metric;
+    range->result.step = step;
+
+    if (!query->perVersion) {
+        sendRangeQuery(range, *query, {}, [this, range, metric](const Answer &answer) {
+            const auto series = rangeByVersion(answer, m_settings.versionLabel);
+            if (!series)
+                return finishRange(range, unusableAnswer(range->service, metric, series.error()));
+            for (auto it = series.value().cbegin(); it != series.value().cend(); ++it)
+                range->result.versions.insert(it.key(), toPoints(it.value()));
+            finishRange(range, range->result);
+        });
+        return;
+    }
+    // The versions come from request_rate over the same range, as they do for a snapshot.
+    const QueryTemplate perVersion = *query;
+    sendRangeQuery(
+        range, *m_settings.query(requestRateMetric), {},
+        [this, range, perVersion](const Answer &answer) {
+            const auto rates = rangeByVersion(answer, m_settings.versionLabel);
+            if (!rates)
+                return finishRange(
+                    range, unusableAnswer(range->service, requestRateMetric, rates.error()));
+            if (rates.value().isEmpty())
+                return finishRange(range, range->result);
+            for (const QString &version : rates.value().keys()) {
+                sendRangeQuery(range, perVersion, version,
+                               [this, range, perVersion, version](const Answer &answer) {
+                                   const auto series = rangeSingle(answer);
+                                   if (!series)
+                                       return finishRange(range, unusableAnswer(range->service,
+                                                                                perVersion.metric,
+                                                                                series.error()));
+                                   if (!series.value().isEmpty())
+                                       range->result.versions.insert(version,
+                                                                     toPoints(series.value()));
+                                   if (range->pending == 0)
+                                       finishRange(range, range->result);
+                               });
+            }
+        });
+}
+
+void PrometheusAdapter::sendRangeQuery(const std::shared_ptr<RangeQuery> &range,
+                                       const QueryTemplate &query, const QString &version,
+                                       std::function<void(const Answer &)> handle)
+{
+    ++range->pending;
+    sendQuery(rangePath, range->service, query.metric,
+              {{QStringLiteral("query"), queryText(query, range->service, version)},
+               {QStringLiteral("start"), formatPrometheusTime(range->start)},
+               {QStringLiteral("end"), formatPrometheusTime(range->end)},
+               {QStringLiteral("step"), formatPromDuration(range->result.step)}},
+              [this, range, handle = std::move(handle)](Result<Answer, Error> result) {
+                  --range->pending;
+                  if (range->finished)
+                      return;
+                  if (!result)
+                      return finishRange(range, result.error());
+                  handle(result.value());
+              });
+}
+
+void PrometheusAdapter::finishRange(const std::shared_ptr<RangeQuery> &range,
+                                    Result<MetricRange> result)
+{
+    if (range->finished)
+        return;
+    range->finished = true;
+    range->done(std::move(result));
+}
+
+void PrometheusAdapter::sendQuery(const QString &path, const ServiceKey &service,
+                                  const QString &metric,
+                                  const QList<QPair<QString, QString>> &parameters,
+                                  Answered answered)
+{
+    http::Request request = m_settings.endpoint.request(path, parameters);
+    const QueryContext query{service, metric, http::displayUrl(request.url), name()};
+    m_http->send(QStringLiteral("Prometheus"), std::move(request),
+                 [this, query,
+                  answered = std::move(answered)](Result<http::Response, http::HttpError> result) {
+                     if (!result) {
+                         const http::HttpError &error = result.error();
+                         if (error.failure == http::Failure::HttpStatus) {
+                             const Result<Answer, AnswerProblem> parsed = parseAnswer(error.body);
+                             if (!parsed && parsed.error().kind == AnswerProblem::Kind::Rejected)
+                                 return answered(refusedQuery(query, parsed.error()));
+                         }
+                         return answered(
+                             Error{error.toError().kind,
+                                   QStringLiteral("could not read %1 of %2: %3")
+                                       .arg(query.metric, query.service.id(), error.message)});
+                     }
+                     const QByteArray &body = result.value().body;
+                     if (body.size() < parseOnPoolBytes)
+                         return answered(interpretAnswer(query, parseAnswer(body)));
+                     // Dropped with the adapter, should it go first.
+                     parseOnPool(body).then(this, [query, answered](const ParsedBody &parsed) {
+                         answered(interpretAnswer(query, *parsed.answer));
+                     });
+                 });
+}
+
+QString PrometheusAdapter::queryText(const QueryTemplate &query, const ServiceKey &service,
+                                     const QString &version) const
+{
+    return expandTemplate(query.text,
+                          TemplateValues{service.name, service.environment, m_settings.window,
+                                         m_settings.versionLabel, version});
+}
+
+Error PrometheusAdapter::unusableAnswer(const ServiceKey &service, const QString &metric,
+                                        const QString &reason) const
+{
+    return Error{Error::Kind::Invalid,
+                 QStringLiteral("Prometheus at %1: the answer to the %2 query for %3 cannot be "
+                                "used: %4")
+                     .arg(http::displayUrl(m_settings.endpoint.url), metric, service.id(), reason)};
+}
+
+template <typename T>
+void PrometheusAdapter::answerSoon(Callback<T> done, Result<T> result)
+{
+    QTimer::singleShot(0, this,
+                       [done = std::move(done), result = std::move(result)] { done(result); });
+}
+
+} // namespace sb::prom
