@@ -5,6 +5,7 @@
 #include "builtinadapters.h"
 #include "clock.h"
 #include "mainwindow.h"
+#include "workspaceloader.h"
 #include "workspacesession.h"
 
 #include <QApplication>
@@ -13,6 +14,7 @@
 #include <QFileInfo>
 #include <QImageWriter>
 #include <QPixmap>
+#include <QTimer>
 
 #include <cstdio>
 #include <cstdlib>
@@ -69,15 +71,39 @@ std::optional<sb::ServiceKey> findService(const sb::Workspace &workspace, const 
     return std::nullopt;
 }
 
-int renderScreenshot(sb::MainWindow &window, sb::VirtualClock &clock, const QString &file,
+// True when every adapter of the workspace is simulated, so a screenshot may run on simulated
+// time; real backends answer in real time. A workspace that does not load answers true: the
+// window then shows why.
+bool simulatedOnly(const QString &path, const sb::AdapterRegistry &registry)
+{
+    const auto loaded = sb::loadWorkspace(path, registry);
+    if (!loaded)
+        return true;
+    for (const sb::AdapterSpec &adapter : loaded.value().adapters) {
+        const sb::AdapterType *type = registry.find(adapter.type);
+        if (type && !type->simulated)
+            return false;
+    }
+    return true;
+}
+
+int renderScreenshot(sb::MainWindow &window, sb::Clock &clock, const QString &file,
                      const std::optional<sb::ServiceKey> &service, double afterSeconds,
                      bool timeline)
 {
-    // Second by second, letting the adapters answer in between, as the live console would see it.
-    const auto end = clock.now() + sb::Duration(qint64(afterSeconds * 1000));
-    while (clock.now() < end) {
-        clock.advanceTo(std::min(end, clock.now() + std::chrono::seconds(1)));
-        QCoreApplication::processEvents();
+    const sb::Duration after(qint64(afterSeconds * 1000));
+    if (auto *simulated = qobject_cast<sb::VirtualClock *>(&clock)) {
+        // Second by second, letting the adapters answer in between, as the live console would
+        // see it.
+        const auto end = simulated->now() + after;
+        while (simulated->now() < end) {
+            simulated->advanceTo(std::min(end, simulated->now() + std::chrono::seconds(1)));
+            QCoreApplication::processEvents();
+        }
+    } else {
+        QEventLoop waiting;
+        QTimer::singleShot(after, &waiting, &QEventLoop::quit);
+        waiting.exec();
     }
     for (int round = 0; round < 4; ++round)
         QCoreApplication::processEvents();
@@ -144,7 +170,8 @@ int main(int argc, char **argv)
         QStringLiteral("NAME"));
     const QCommandLineOption afterOption(
         QStringLiteral("after"),
-        QStringLiteral("With --screenshot: run SECONDS of simulated time first (default 0)."),
+        QStringLiteral("With --screenshot: run SECONDS first (default 0): simulated time, or "
+                       "real time when the workspace has real backends."),
         QStringLiteral("SECONDS"), QStringLiteral("0"));
     const QCommandLineOption timelineOption(
         QStringLiteral("timeline"),
@@ -166,7 +193,7 @@ int main(int argc, char **argv)
     bool afterOk = false;
     const double afterSeconds = parser.value(afterOption).toDouble(&afterOk);
     if (!afterOk || afterSeconds < 0 || afterSeconds > maxAfterSeconds) {
-        printError(QStringLiteral("--after expects seconds of simulated time between 0 and %1, "
+        printError(QStringLiteral("--after expects seconds between 0 and %1, "
                                   "like 120; got '%2'")
                        .arg(maxAfterSeconds)
                        .arg(parser.value(afterOption)));
@@ -195,8 +222,12 @@ int main(int argc, char **argv)
                          "signalbox: run it on a desktop, over ssh -X, or under xvfb-run to use "
                          "it; --screenshot FILE chooses where the picture goes.\n",
                          qPrintable(QDir::toNativeSeparators(QFileInfo(file).absoluteFilePath())));
-        sb::VirtualClock clock(sb::VirtualClock::defaultStart());
-        sb::MainWindow window(registry, &clock);
+        std::unique_ptr<sb::Clock> clock;
+        if (simulatedOnly(workspacePath, registry))
+            clock = std::make_unique<sb::VirtualClock>(sb::VirtualClock::defaultStart());
+        else
+            clock = std::make_unique<sb::RealClock>();
+        sb::MainWindow window(registry, clock.get());
         window.setRemembersState(false);
         window.setJournalPath(parser.value(journalOption));
         if (const auto problem = window.openWorkspace(workspacePath)) {
@@ -222,7 +253,7 @@ int main(int argc, char **argv)
         if (demoPicture)
             std::fprintf(stderr, "signalbox: the picture shows the demo %g simulated minutes in.\n",
                          headlessDemoSeconds / 60);
-        return renderScreenshot(window, clock, file, service,
+        return renderScreenshot(window, *clock, file, service,
                                 demoPicture ? headlessDemoSeconds : afterSeconds,
                                 parser.isSet(timelineOption));
     }
