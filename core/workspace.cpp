@@ -1,5 +1,7 @@
 #include "workspace.h"
 
+#include "yamlreader.h"
+
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFileInfo>
@@ -71,6 +73,32 @@ QString Workspace::journalPath() const
     return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
         .filePath(
             QStringLiteral("journals/%1-%2.sqlite").arg(safeName, QString::fromLatin1(where)));
+}
+
+ServiceKey readBoundService(const YamlMap &map, const Workspace &workspace, const AdapterSpec &spec)
+{
+    const ServiceKey key{map.requiredString("service"), map.requiredString("environment")};
+    const ServiceSpec *service = workspace.service(key);
+    if (!service) {
+        QStringList known;
+        for (const ServiceSpec &s : workspace.services) {
+            if (s.key.environment == key.environment)
+                known.append(s.key.name);
+        }
+        const QString nearest = nearestWord(key.name, known);
+        failAt(map.file(), map.node("service"),
+               QStringLiteral("%1 '%2' settings name service '%3' in %4, which the workspace does "
+                              "not define%5")
+                   .arg(spec.type, spec.name, key.name, key.environment,
+                        nearest.isEmpty() ? QString()
+                                          : QStringLiteral("; did you mean '%1'?").arg(nearest)));
+    }
+    if (!service->bindings.values().contains(spec.name))
+        failAt(map.file(), map.node("service"),
+               QStringLiteral("service '%1' (%2) is not bound to %3 '%4'; bind it under the "
+                              "service's adapters or remove these settings")
+                   .arg(key.name, key.environment, spec.type, spec.name));
+    return key;
 }
 
 } // namespace sb

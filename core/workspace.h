@@ -19,6 +19,8 @@
 
 namespace sb {
 
+class YamlMap;
+
 enum class Capability { Fleet, Traffic, Deploy, Metrics };
 QString toString(Capability capability); // "fleet", "traffic", "deploy", "metrics"
 std::optional<Capability> capabilityFromString(const QString &text);
@@ -88,5 +90,11 @@ struct Workspace {
     const ServiceSpec *service(const ServiceKey &key) const;
     const CanaryPlan *plan(const QString &name) const;
 };
+
+// Reads `service` and `environment` from one entry of an adapter's per-service settings. The
+// service must be one the workspace defines (else the nearest name is suggested) and bound to
+// the adapter `spec` describes; anything else throws DiagnosticError at the entry.
+ServiceKey readBoundService(const YamlMap &map, const Workspace &workspace,
+                            const AdapterSpec &spec);
 
 } // namespace sb

@@ -28,32 +28,6 @@ QString requiredName(const YamlMap &map, const char *key, const QString &what)
     return name;
 }
 
-ServiceKey readServiceKey(const YamlMap &map, const Workspace &workspace, const QString &adapter)
-{
-    const ServiceKey key{map.requiredString("service"), map.requiredString("environment")};
-    const ServiceSpec *spec = workspace.service(key);
-    if (!spec) {
-        QStringList known;
-        for (const ServiceSpec &s : workspace.services) {
-            if (s.key.environment == key.environment)
-                known.append(s.key.name);
-        }
-        const QString nearest = nearestWord(key.name, known);
-        failAt(map.file(), map.node("service"),
-               QStringLiteral("haproxy '%1' settings name service '%2' in %3, which the "
-                              "workspace does not define%4")
-                   .arg(adapter, key.name, key.environment,
-                        nearest.isEmpty() ? QString()
-                                          : QStringLiteral("; did you mean '%1'?").arg(nearest)));
-    }
-    if (!spec->bindings.values().contains(adapter))
-        failAt(map.file(), map.node("service"),
-               QStringLiteral("service '%1' (%2) is not bound to haproxy '%3'; bind it under "
-                              "the service's adapters or remove these settings")
-                   .arg(key.name, key.environment, adapter));
-    return key;
-}
-
 QList<VersionSlots> readVersions(const YamlMap &map, const ServiceSettings &service)
 {
     const QString &file = map.file();
@@ -243,7 +217,7 @@ HaproxySettings parseHaproxySettings(const AdapterSpec &spec, const Workspace &w
                             {QStringLiteral("service"), QStringLiteral("environment"),
                              QStringLiteral("backend"), QStringLiteral("versions")});
         ServiceSettings service;
-        service.service = readServiceKey(entry, workspace, spec.name);
+        service.service = readBoundService(entry, workspace, spec);
         if (settings.find(service.service))
             failAt(file, node,
                    QStringLiteral("service '%1' is listed twice under haproxy '%2'; keep one")

@@ -25,32 +25,6 @@ bool boundTo(const ServiceSpec &service, const QString &adapter)
     return false;
 }
 
-ServiceKey readServiceKey(const YamlMap &map, const Workspace &workspace, const QString &adapter)
-{
-    const ServiceKey key{map.requiredString("service"), map.requiredString("environment")};
-    const ServiceSpec *spec = workspace.service(key);
-    if (!spec) {
-        QStringList known;
-        for (const ServiceSpec &s : workspace.services) {
-            if (s.key.environment == key.environment)
-                known.append(s.key.name);
-        }
-        const QString nearest = nearestWord(key.name, known);
-        failAt(map.file(), map.node("service"),
-               QStringLiteral("nginx '%1' settings name service '%2' in %3, which the workspace "
-                              "does not define%4")
-                   .arg(adapter, key.name, key.environment,
-                        nearest.isEmpty() ? QString()
-                                          : QStringLiteral("; did you mean '%1'?").arg(nearest)));
-    }
-    if (!boundTo(*spec, adapter))
-        failAt(map.file(), map.node("service"),
-               QStringLiteral("service '%1' (%2) is not bound to nginx '%3'; bind it under the "
-                              "service's adapters or remove these settings")
-                   .arg(key.name, key.environment, adapter));
-    return key;
-}
-
 // Everything written into the include file must stay one nginx token, so a value can never
 // end the directive or open a block of its own.
 void checkServerAddress(const QString &file, const YAML::Node &node, const QString &address)
@@ -130,7 +104,7 @@ ServiceSettings readService(const YAML::Node &node, const AdapterSpec &spec,
                        QStringLiteral("upstream"), QStringLiteral("file"),
                        QStringLiteral("health_path"), QStringLiteral("versions")});
     ServiceSettings service;
-    service.service = readServiceKey(map, workspace, spec.name);
+    service.service = readBoundService(map, workspace, spec);
     const QString what = QStringLiteral("service '%1' (%2)")
                              .arg(service.service.name, service.service.environment);
 

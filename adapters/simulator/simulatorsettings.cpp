@@ -51,35 +51,6 @@ void readTuning(const YamlMap &map, ServiceSettings &settings)
     }
 }
 
-ServiceKey readServiceKey(const YamlMap &map, const Workspace &workspace, const QString &adapter)
-{
-    const ServiceKey key{map.requiredString("service"), map.requiredString("environment")};
-    const ServiceSpec *spec = workspace.service(key);
-    if (!spec) {
-        QStringList known;
-        for (const ServiceSpec &s : workspace.services) {
-            if (s.key.environment == key.environment)
-                known.append(s.key.name);
-        }
-        const QString nearest = nearestWord(key.name, known);
-        failAt(map.file(), map.node("service"),
-               QStringLiteral("simulator '%1' settings name service '%2' in %3, which the "
-                              "workspace does not define%4")
-                   .arg(adapter, key.name, key.environment,
-                        nearest.isEmpty() ? QString()
-                                          : QStringLiteral("; did you mean '%1'?").arg(nearest)));
-    }
-    bool bound = false;
-    for (const QString &name : spec->bindings)
-        bound |= name == adapter;
-    if (!bound)
-        failAt(map.file(), map.node("service"),
-               QStringLiteral("service '%1' (%2) is not bound to simulator '%3'; bind it under "
-                              "the service's adapters or remove these settings")
-                   .arg(key.name, key.environment, adapter));
-    return key;
-}
-
 // The version a service listed without `versions` runs.
 VersionSettings defaultVersion(const ServiceSettings &service)
 {
@@ -248,7 +219,7 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
              << QStringLiteral("versions") << QStringLiteral("active");
         const YamlMap map(node, file, QStringLiteral("a simulated service"), keys);
         ServiceSettings service = defaults;
-        service.service = readServiceKey(map, workspace, spec.name);
+        service.service = readBoundService(map, workspace, spec);
         if (settings.find(service.service))
             failAt(file, node,
                    QStringLiteral("simulated service '%1' is configured twice")
@@ -302,7 +273,7 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
         ScriptStep step;
         step.line = int(node.Mark().line) + 1;
         step.at = map.duration("at", Duration(0));
-        step.service = readServiceKey(map, workspace, spec.name);
+        step.service = readBoundService(map, workspace, spec);
         const int actions
             = int(map.has("scale")) + int(map.has("weights")) + int(map.has("switch"));
         if (actions != 1)
@@ -367,7 +338,7 @@ SimulatorSettings parseSimulatorSettings(const AdapterSpec &spec, const Workspac
                        QStringLiteral("from_weight 0 would begin the fault before the version "
                                       "gets any traffic; give a percentage above 0, or use at"));
         }
-        fault.service = readServiceKey(map, workspace, spec.name);
+        fault.service = readBoundService(map, workspace, spec);
         const QString kind = map.choice("kind",
                                         {QStringLiteral("crash"), QStringLiteral("error_rate"),
                                          QStringLiteral("latency"), QStringLiteral("start_failure"),
