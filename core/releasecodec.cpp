@@ -25,6 +25,13 @@ constexpr qsizetype maxBytes = 16 * 1024 * 1024;
 template <typename S, typename T>
 concept Is = std::same_as<std::remove_const_t<S>, T>;
 
+// Fields added to the records after format 1 shipped, which records written before may lack;
+// they read as empty. Every other field is required.
+bool addedSinceFirstFormat(QLatin1StringView key)
+{
+    return key == QLatin1StringView("noData");
+}
+
 // Each record's fields, listed once for both directions, under their C++ names.
 
 template <Is<ServiceKey> S, typename F>
@@ -419,23 +426,13 @@ public:
             return;
         const QString at = join(path, key);
         const auto it = object.constFind(key);
-        if (it == object.constEnd())
-            return fail(at, QStringLiteral("missing"));
-        read(it.value(), at, out);
-    }
-
-    // An absent mapping reads as empty, so records written before a mapping was added (such as
-    // VersionMetrics::noData) still read.
-    template <typename T>
-    void take(const QJsonObject &object, const QString &path, QLatin1StringView key,
-              QMap<QString, T> &out)
-    {
-        if (failed())
+        if (it == object.constEnd()) {
+            if (!addedSinceFirstFormat(key))
+                return fail(at, QStringLiteral("missing"));
+            out = T{}; // a record from before the field existed
             return;
-        out.clear();
-        const auto it = object.constFind(key);
-        if (it != object.constEnd())
-            read(it.value(), join(path, key), out);
+        }
+        read(it.value(), at, out);
     }
 
     template <typename T>

@@ -16,6 +16,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QThreadPool>
 #include <QtTest>
 
 #include <memory>
@@ -364,6 +365,7 @@ private Q_SLOTS:
     void reportsAMissingOrBrokenFile();
     void reportsAMissingProgram();
     void stopsAnNginxThatTakesTooLong();
+    void closingDuringAChangeLeavesTheFileAsItWas();
     void admitsWhatTheFileServes();
     void putsTheFileBackWhenTheReloadFails();
 
@@ -792,6 +794,38 @@ void TestNginx::stopsAnNginxThatTakesTooLong()
              qPrintable(switched.error().message));
     QVERIFY2(elapsed.elapsed() < 5000, "the hanging nginx -t was not stopped at the timeout");
     QCOMPARE(readAll(m_dir.filePath(name)), content);
+}
+
+void TestNginx::closingDuringAChangeLeavesTheFileAsItWas()
+{
+    // The workspace closes while nginx -t still checks a change: the file must not keep a
+    // change nginx never accepted, or its next reload would load it.
+    const QString hanging = m_dir.filePath(QStringLiteral("slow-nginx"));
+    QVERIFY(writeAll(hanging, "#!/bin/sh\nexec sleep 30\n"));
+    QVERIFY(QFile::setPermissions(hanging, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+    const QString name = QStringLiteral("upstreams/closing.conf");
+    const QByteArray content = "upstream shop { server 127.0.0.1:1; server 127.0.0.1:2 down; }\n";
+    QVERIFY(writeAll(m_dir.filePath(name), content));
+    auto made = makeAdapter(m_dir.path(),
+                            settingsYaml(hanging, name, QStringLiteral("3s"),
+                                         {QStringLiteral("127.0.0.1:1")},
+                                         {QStringLiteral("127.0.0.1:2")}),
+                            &m_clock);
+    QVERIFY2(made, qPrintable(why(made)));
+    std::unique_ptr<nginx::NginxAdapter> adapter = std::move(made).value();
+    adapter->start();
+    // Its first check at start gives up after the timeout.
+    QTRY_COMPARE_WITH_TIMEOUT(toString(adapter->connectionState()),
+                              toString(ConnectionState::Degraded), 10'000);
+
+    bool answered = false;
+    adapter->switchTo(shop, QStringLiteral("1.5.0"),
+                      [&](Result<TrafficSplit>) { answered = true; });
+    QTRY_VERIFY(readAll(m_dir.filePath(name)) != content); // written, now being checked
+    adapter.reset();
+    QThreadPool::globalInstance()->waitForDone();
+    QCOMPARE(readAll(m_dir.filePath(name)), content);
+    QVERIFY(!answered);
 }
 
 void TestNginx::admitsWhatTheFileServes()

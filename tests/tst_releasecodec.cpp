@@ -639,6 +639,12 @@ void TestReleaseCodec::recordsWithoutNoDataStillRead()
     const auto decoded = decodeRelease(json);
     QVERIFY2(decoded, qPrintable(decoded ? QString() : decoded.error()));
     QVERIFY(decoded.value().blueGreen()->status == release.blueGreen()->status);
+
+    // Any other mapping is required: a record without its weights is damaged, not empty.
+    QByteArray damaged = encodeRelease(release);
+    QVERIFY(damaged.contains("\"weights\":{"));
+    damaged.replace("\"weights\":", "\"weightz\":");
+    QVERIFY(!decodeRelease(damaged));
 }
 
 void TestReleaseCodec::numbersKeepEveryBit()

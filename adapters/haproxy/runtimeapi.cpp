@@ -1,6 +1,7 @@
 #include "runtimeapi.h"
 
 #include <QLocalSocket>
+#include <QPointer>
 #include <QTcpSocket>
 
 namespace sb::haproxy {
@@ -177,8 +178,10 @@ void RuntimeApi::onClosed()
 {
     if (!m_busy || !m_socket)
         return;
+    // What came before the close may complete the batch, and its callback may delete us.
+    const QPointer<RuntimeApi> alive(this);
     onReadyRead();
-    if (!m_busy)
+    if (!alive || !m_busy)
         return;
     if (!m_connected) {
         fail(Error::Kind::Unavailable,

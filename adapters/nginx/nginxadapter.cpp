@@ -130,7 +130,18 @@ NginxAdapter::NginxAdapter(const QString &name, NginxSettings settings, Clock *c
     connect(m_probeTimer, &QTimer::timeout, this, &NginxAdapter::probeAll);
 }
 
-NginxAdapter::~NginxAdapter() = default;
+NginxAdapter::~NginxAdapter()
+{
+    if (!m_untested)
+        return;
+    // In the pool, after (or instead of) the write: nothing here waits on the disk.
+    QThreadPool::globalInstance()->start([untested = m_untested] {
+        const std::lock_guard lock(untested->mutex);
+        untested->abandoned = true;
+        if (untested->previous)
+            replaceFileContent(untested->path, *untested->previous);
+    });
+}
 
 AdapterType NginxAdapter::adapterType()
 {
@@ -467,14 +478,26 @@ void NginxAdapter::apply(const ServiceKey &key, Plan plan, Callback<Done> done)
         }
         Change change{key, planned.value(), renderUpstreamFile(planned.value(), key), {}, done};
         const QString path = service->settings->file;
+        m_untested = std::make_shared<UntestedWrite>();
+        m_untested->path = path;
         inPool<Result<QByteArray, QString>>(
-            [path, content = change.content] { return replaceFileContent(path, content); },
+            [path, content = change.content,
+             untested = m_untested]() -> Result<QByteArray, QString> {
+                const std::lock_guard lock(untested->mutex);
+                if (untested->abandoned)
+                    return QStringLiteral("the adapter was closed");
+                Result<QByteArray, QString> written = replaceFileContent(path, content);
+                if (written)
+                    untested->previous = written.value();
+                return written;
+            },
             [this, change](const Result<QByteArray, QString> &written) mutable {
                 if (!written) {
                     const Error error{Error::Kind::Failed,
                                       QStringLiteral("cannot put the new upstream file for %1 in "
                                                      "place, so nothing changed: %2")
                                           .arg(describe(change.key), written.error())};
+                    m_untested.reset();
                     setConnectionState(ConnectionState::Degraded, error.message);
                     change.done(error);
                     return jobDone();
@@ -503,6 +526,7 @@ void NginxAdapter::reloadChange(const Change &change)
                 return restore(change, nginxError(QStringLiteral("nginx -s reload"), reloaded),
                                reloaded.kind == NginxOutcome::Kind::TimedOut);
             }
+            m_untested.reset();
             commit(*find(change.key), change.file);
             setConnectionState(ConnectionState::Connected,
                                QStringLiteral("nginx -t and reload passed for %1 at %2")
@@ -521,6 +545,8 @@ void NginxAdapter::restore(const Change &change, Error error, bool nginxMayHaveR
         [path, previous = change.previous] { return replaceFileContent(path, previous); },
         [this, path, error, nginxMayHaveReloaded,
          done = change.done](const Result<QByteArray, QString> &restored) mutable {
+            if (restored)
+                m_untested.reset();
             if (!restored)
                 error.message += QStringLiteral(". Putting the previous upstream file back "
                                                 "failed too (%1): the file holds the rejected "

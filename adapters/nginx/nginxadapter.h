@@ -14,6 +14,8 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 class QTimer;
@@ -94,6 +96,15 @@ private:
         QByteArray previous; // the text it replaced, put back when nginx refuses
         Callback<Done> done;
     };
+    // The file of the change in flight, shared with the worker that writes it: if the adapter
+    // goes before nginx has checked and loaded the change, the previous text is put back, so
+    // the file never keeps a change nginx did not accept.
+    struct UntestedWrite {
+        std::mutex mutex;
+        QString path;
+        bool abandoned = false;             // the adapter went; write nothing more
+        std::optional<QByteArray> previous; // set once the new text is in place
+    };
     using Plan = std::function<Result<UpstreamFile>(const Service &)>;
 
     Service *find(const ServiceKey &key);
@@ -144,6 +155,7 @@ private:
     // Reads asked before the files were read, answered once they are.
     QList<std::function<void()>> m_waitingForLoad;
     std::deque<std::function<void()>> m_jobs;
+    std::shared_ptr<UntestedWrite> m_untested; // while a change is written but not loaded
     bool m_jobRunning = false;
     http::HttpClient *m_http;
     QTimer *m_probeTimer;
