@@ -17,6 +17,18 @@ QString formatTimeOfDay(TimePoint t)
         .toString(QStringLiteral("HH:mm"));
 }
 
+QString formatTimeout(Duration timeout)
+{
+    const qint64 ms = timeout.count();
+    if (ms < 1000)
+        return QStringLiteral("%1 ms").arg(ms);
+    if (ms >= 60'000)
+        return formatDuration(timeout);
+    if (ms % 1000 == 0)
+        return QStringLiteral("%1 s").arg(ms / 1000);
+    return QStringLiteral("%1 s").arg(double(ms) / 1000.0, 0, 'f', ms % 100 == 0 ? 1 : 3);
+}
+
 QString formatDuration(Duration d)
 {
     qint64 seconds = std::chrono::duration_cast<std::chrono::seconds>(d).count();

@@ -26,5 +26,8 @@ QString formatUtc(TimePoint t);
 QString formatTimeOfDay(TimePoint t);
 // "45 s", "3 min 20 s", "2 min", "2 h 05 min": compact, for tooltips and status lines.
 QString formatDuration(Duration d);
+// A wait or a timeout, which is often below a second: "300 ms", "2 s", "1.5 s"; a minute or more
+// as formatDuration() writes it.
+QString formatTimeout(Duration timeout);
 
 } // namespace sb

@@ -93,7 +93,7 @@ ServiceKey readBoundService(const YamlMap &map, const Workspace &workspace, cons
                         nearest.isEmpty() ? QString()
                                           : QStringLiteral("; did you mean '%1'?").arg(nearest)));
     }
-    if (!service->bindings.values().contains(spec.name))
+    if (!service->isBoundTo(spec.name))
         failAt(map.file(), map.node("service"),
                QStringLiteral("service '%1' (%2) is not bound to %3 '%4'; bind it under the "
                               "service's adapters or remove these settings")

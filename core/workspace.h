@@ -50,6 +50,9 @@ struct ServiceSpec {
     RollingPlan rolling;     // rolling services: their budgets and deadline
     BlueGreenPlan blueGreen; // blue-green services: their warm window, switch and gates
     int line = 0;
+
+    // True when some capability of the service is bound to the adapter named `adapter`.
+    bool isBoundTo(const QString &adapter) const { return bindings.values().contains(adapter); }
 };
 
 // A release the console starts by itself, `at` after the workspace opens: for demos and

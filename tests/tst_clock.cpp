@@ -1,6 +1,7 @@
 // Clocks: every engine schedules through them, so their order and cancellation are rules.
 
 #include "clock.h"
+#include "timepoint.h"
 
 #include <QSignalSpy>
 #include <QTest>
@@ -19,6 +20,8 @@ private Q_SLOTS:
     void cancelledAndOrphanedCallbacksDoNotRun();
     void realClockFiresAndCancels();
     void realClockWaitsPastTheLongestQTimer();
+    void timeoutsReadAsWritten_data();
+    void timeoutsReadAsWritten();
 };
 
 void TestClock::virtualClockRunsCallbacksInTimeOrder()
@@ -100,6 +103,24 @@ void TestClock::realClockWaitsPastTheLongestQTimer()
     clock.schedule(Duration((qint64(1) << 32) + 10), nullptr, [&] { fired = true; });
     QTest::qWait(100);
     QVERIFY(!fired);
+}
+
+void TestClock::timeoutsReadAsWritten_data()
+{
+    QTest::addColumn<qint64>("milliseconds");
+    QTest::addColumn<QString>("text");
+    QTest::newRow("below a second") << qint64(300) << QStringLiteral("300 ms");
+    QTest::newRow("whole seconds") << qint64(2000) << QStringLiteral("2 s");
+    QTest::newRow("tenths") << qint64(1500) << QStringLiteral("1.5 s");
+    QTest::newRow("milliseconds past a second") << qint64(1250) << QStringLiteral("1.250 s");
+    QTest::newRow("minutes") << qint64(90'000) << QStringLiteral("1 min 30 s");
+}
+
+void TestClock::timeoutsReadAsWritten()
+{
+    QFETCH(qint64, milliseconds);
+    QFETCH(QString, text);
+    QCOMPARE(sb::formatTimeout(sb::Duration(milliseconds)), text);
 }
 
 QTEST_GUILESS_MAIN(TestClock)

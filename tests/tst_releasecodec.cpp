@@ -118,7 +118,8 @@ VersionMetrics fullMetrics()
             40.5,
             std::numeric_limits<double>::max(),
             48735,
-            {{QStringLiteral("cpu"), 0.35}, {QStringLiteral("memory"), 1e-300}}};
+            {{QStringLiteral("cpu"), 0.35}, {QStringLiteral("memory"), 1e-300}},
+            {}};
 }
 
 Release withHistory(Release release)

@@ -237,7 +237,7 @@ HaproxySettings parseHaproxySettings(const AdapterSpec &spec, const Workspace &w
     }
 
     for (const ServiceSpec &service : workspace.services) {
-        if (service.bindings.values().contains(spec.name) && !settings.find(service.key))
+        if (service.isBoundTo(spec.name) && !settings.find(service.key))
             failAt(file, servicesNode.IsDefined() ? servicesNode : map.self(),
                    QStringLiteral("service '%1' is bound to haproxy '%2' but not listed under its "
                                   "services; add it with its backend and versions")

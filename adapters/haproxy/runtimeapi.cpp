@@ -1,22 +1,12 @@
 #include "runtimeapi.h"
 
+#include "timepoint.h"
+
 #include <QLocalSocket>
 #include <QPointer>
 #include <QTcpSocket>
 
 namespace sb::haproxy {
-
-namespace {
-
-// "300 ms", "2 s", "1.5 s": timeouts are often below a second.
-QString formatTimeout(Duration timeout)
-{
-    if (timeout.count() < 1000)
-        return QStringLiteral("%1 ms").arg(timeout.count());
-    return QStringLiteral("%1 s").arg(double(timeout.count()) / 1000);
-}
-
-} // namespace
 
 QStringList completeAnswers(const QByteArray &received)
 {

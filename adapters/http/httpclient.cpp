@@ -1,5 +1,7 @@
 #include "httpclient.h"
 
+#include "timepoint.h"
+
 #include <QFileInfo>
 #include <QHash>
 #include <QLoggingCategory>
@@ -53,16 +55,6 @@ bool hasSystemCaDirectory()
         return found;
     }();
     return exists;
-}
-
-QString formatTimeout(std::chrono::milliseconds timeout)
-{
-    const qint64 ms = timeout.count();
-    if (ms < 1000)
-        return QStringLiteral("%1 ms").arg(ms);
-    if (ms % 1000 == 0)
-        return QStringLiteral("%1 s").arg(ms / 1000);
-    return QStringLiteral("%1 s").arg(double(ms) / 1000.0, 0, 'f', ms % 100 == 0 ? 1 : 3);
 }
 
 // The body as a message shows it: one line, printable, cut at maxBodyInMessage characters.

@@ -37,13 +37,6 @@ QString describe(const ServiceKey &key)
     return QStringLiteral("%1 (%2)").arg(key.name, key.environment);
 }
 
-// formatDuration() counts whole seconds; a timeout may be shorter.
-QString durationText(Duration duration)
-{
-    return duration < std::chrono::seconds(1) ? QStringLiteral("%1 ms").arg(duration.count())
-                                              : formatDuration(duration);
-}
-
 QString percentText(double percent)
 {
     return QStringLiteral("%1 %").arg(percent, 0, 'g', 4);
@@ -441,7 +434,7 @@ Error NginxAdapter::nginxError(const QString &step, const NginxOutcome &outcome)
                      QStringLiteral("%1 did not finish within %2 and was stopped; raise timeout: "
                                     "in the settings of nginx '%3' if the configuration is slow "
                                     "to load")
-                         .arg(step, durationText(m_settings.timeout), name())};
+                         .arg(step, formatTimeout(m_settings.timeout), name())};
     case NginxOutcome::Kind::Refused:
         return Error{Error::Kind::Failed,
                      QStringLiteral("%1 failed: %2").arg(step, outcome.output)};

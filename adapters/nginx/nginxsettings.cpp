@@ -16,15 +16,6 @@ QString resolvePath(const QString &base, const QString &path)
     return QDir::cleanPath(QDir(base).absoluteFilePath(path));
 }
 
-bool boundTo(const ServiceSpec &service, const QString &adapter)
-{
-    for (const QString &name : service.bindings) {
-        if (name == adapter)
-            return true;
-    }
-    return false;
-}
-
 // Everything written into the include file must stay one nginx token, so a value can never
 // end the directive or open a block of its own.
 void checkServerAddress(const QString &file, const YAML::Node &node, const QString &address)
@@ -213,7 +204,7 @@ NginxSettings parseNginxSettings(const AdapterSpec &spec, const Workspace &works
         settings.services.append(service);
     }
     for (const ServiceSpec &service : workspace.services) {
-        if (boundTo(service, spec.name) && !settings.find(service.key))
+        if (service.isBoundTo(spec.name) && !settings.find(service.key))
             failAt(file, services.IsDefined() ? services : spec.settings,
                    QStringLiteral("service '%1' (%2) is bound to nginx '%3', but its settings do "
                                   "not list it; add it under services with its upstream, file, "
