@@ -58,28 +58,6 @@ QByteArray vectorAnswer(const QList<QPair<QString, QString>> &valueByVersion,
         .toJson(QJsonDocument::Compact);
 }
 
-QByteArray matrixAnswer(const QMap<QString, QList<QPair<double, QString>>> &seriesByVersion)
-{
-    QJsonArray result;
-    for (auto it = seriesByVersion.cbegin(); it != seriesByVersion.cend(); ++it) {
-        QJsonArray values;
-        for (const auto &[time, value] : it.value())
-            values.append(QJsonArray{time, value});
-        QJsonObject metric;
-        if (!it.key().isEmpty())
-            metric.insert(QStringLiteral("version"), it.key());
-        result.append(
-            QJsonObject{{QStringLiteral("metric"), metric}, {QStringLiteral("values"), values}});
-    }
-    return QJsonDocument(QJsonObject{
-                             {QStringLiteral("status"), QStringLiteral("success")},
-                             {QStringLiteral("data"),
-                              QJsonObject{{QStringLiteral("resultType"), QStringLiteral("matrix")},
-                                          {QStringLiteral("result"), result}}},
-                         })
-        .toJson(QJsonDocument::Compact);
-}
-
 QByteArray errorAnswer(const QString &type, const QString &text)
 {
     return QJsonDocument(QJsonObject{{QStringLiteral("status"), QStringLiteral("error")},
@@ -330,7 +308,6 @@ private Q_SLOTS:
     void refusesAnswersNotGroupedByVersion_data();
     void refusesAnswersNotGroupedByVersion();
     void readsAnswersForOneVersion();
-    void readsRangesByVersion();
 
     // Templates and snapshots
     void expandsTemplates();
@@ -352,10 +329,6 @@ private Q_SLOTS:
     void garbageIsAClearError();
     void slowPrometheusTimesOutWithoutStallingOrPilingUp();
     void recoversWhenPrometheusComesBack();
-    void readsRanges();
-    void readsRangesOfPerVersionTemplates();
-    void readsLongRangesWithoutStalling();
-    void refusesBadRanges();
 
     // Against the real thing
     void readsARealPrometheus();
@@ -598,39 +571,6 @@ void TestPrometheus::readsAnswersForOneVersion()
     QVERIFY(!two);
     QCOMPARE(two.error(),
              QStringLiteral("it has 2 series where one belongs; aggregate them, as in sum(...)"));
-}
-
-void TestPrometheus::readsRangesByVersion()
-{
-    const Answer answer = parsed(
-        matrixAnswer({{QStringLiteral("1.0.0"),
-                       {{1767603600, QStringLiteral("1")}, {1767603615, QStringLiteral("2")}}},
-                      {QStringLiteral("2.0.0"), {{1767603615, QStringLiteral("NaN")}}}}));
-    const auto byVersion = rangeByVersion(answer, QStringLiteral("version"));
-    QVERIFY(byVersion);
-    QCOMPARE(byVersion.value().value(QStringLiteral("1.0.0")).size(), 2);
-    QCOMPARE(byVersion.value().value(QStringLiteral("1.0.0"))[1].value, 2.0);
-    QVERIFY(std::isnan(byVersion.value().value(QStringLiteral("2.0.0"))[0].value));
-
-    const auto vector = rangeByVersion(parsed(vectorAnswer({})), QStringLiteral("version"));
-    QVERIFY(!vector);
-    QCOMPARE(vector.error(), QStringLiteral("a range query answered a vector instead of a matrix"));
-
-    const auto unlabelled
-        = rangeByVersion(parsed(matrixAnswer({{QString(), {{1767603600, QStringLiteral("1")}}}})),
-                         QStringLiteral("release"));
-    QVERIFY(!unlabelled);
-    QVERIFY2(unlabelled.error().startsWith(QStringLiteral("series 1 {} has no 'release' label")),
-             qPrintable(unlabelled.error()));
-
-    const auto single
-        = rangeSingle(parsed(matrixAnswer({{QString(), {{1767603600, QStringLiteral("3")}}}})));
-    QVERIFY(single);
-    QCOMPARE(single.value().size(), 1);
-    QCOMPARE(single.value()[0].value, 3.0);
-    const auto noSeries = rangeSingle(parsed(matrixAnswer({})));
-    QVERIFY(noSeries);
-    QVERIFY(noSeries.value().isEmpty());
 }
 
 // ---- Templates and snapshots -----------------------------------------------------------------
@@ -1178,169 +1118,6 @@ void TestPrometheus::recoversWhenPrometheusComesBack()
     QTRY_VERIFY(fake.received().size() > before);
 }
 
-void TestPrometheus::readsRanges()
-{
-    FakePrometheus fake([](const ReceivedRequest &) -> Reply {
-        return {200,
-                matrixAnswer(
-                    {{QStringLiteral("1.0.0"),
-                      {{1767603600, QStringLiteral("0.01")}, {1767603615, QStringLiteral("0.02")}}},
-                     {QStringLiteral("2.0.0"), {{1767603615, QStringLiteral("NaN")}}}})};
-    });
-    QVERIFY(fake.listen());
-    RealClock clock;
-    auto adapter = makeAdapter(fakeSettings(fake.url()), &clock);
-    const TimePoint start = fromMSecsSinceEpoch(1767603600000);
-    const auto answer = await<MetricRange>([&](Callback<MetricRange> done) {
-        adapter->queryRange(checkout, QStringLiteral("error_rate"), start, start + 5min, 15s, done);
-    });
-    QVERIFY(answer);
-    QVERIFY2(*answer, whyNot(*answer));
-    const MetricRange &range = answer->value();
-    QCOMPARE(range.metric, QStringLiteral("error_rate"));
-    QCOMPARE(range.step, Duration(15s));
-    QCOMPARE(range.versions.keys(),
-             (QStringList{QStringLiteral("1.0.0"), QStringLiteral("2.0.0")}));
-    QCOMPARE(range.versions.value(QStringLiteral("1.0.0")),
-             (QList<RangePoint>{{fromMSecsSinceEpoch(1767603600000), 0.01},
-                                {fromMSecsSinceEpoch(1767603615000), 0.02}}));
-    QVERIFY(std::isnan(range.versions.value(QStringLiteral("2.0.0"))[0].value));
-
-    QCOMPARE(fake.received().size(), 1);
-    const ReceivedRequest &request = fake.received()[0];
-    QCOMPARE(request.path, QStringLiteral("/api/v1/query_range"));
-    QCOMPARE(request.item(QStringLiteral("query")), QStringLiteral("er[30s]"));
-    QCOMPARE(request.item(QStringLiteral("start")), QStringLiteral("1767603600.000"));
-    QCOMPARE(request.item(QStringLiteral("end")), QStringLiteral("1767603900.000"));
-    QCOMPARE(request.item(QStringLiteral("step")), QStringLiteral("15s"));
-
-    // Malformed and refused range answers fail the whole range, saying why.
-    fake.setHandler([](const ReceivedRequest &) -> Reply { return {200, vectorAnswer({})}; });
-    const auto vector = await<MetricRange>([&](Callback<MetricRange> done) {
-        adapter->queryRange(checkout, QStringLiteral("p99_latency"), start, start + 5min, 15s,
-                            done);
-    });
-    QVERIFY(vector && !*vector);
-    QVERIFY2(vector->error().message.endsWith(
-                 QStringLiteral("the answer to the p99_latency query for checkout/production "
-                                "cannot be used: a range query answered a vector instead of a "
-                                "matrix")),
-             qPrintable(vector->error().message));
-    fake.setHandler([](const ReceivedRequest &) -> Reply {
-        return {503, errorAnswer(QStringLiteral("timeout"),
-                                 QStringLiteral("query timed out in expression evaluation"))};
-    });
-    const auto slow = await<MetricRange>([&](Callback<MetricRange> done) {
-        adapter->queryRange(checkout, QStringLiteral("p99_latency"), start, start + 5min, 15s,
-                            done);
-    });
-    QVERIFY(slow && !*slow);
-    QCOMPARE(int(slow->error().kind), int(Error::Kind::Timeout));
-    QVERIFY2(slow->error().message.contains(
-                 QStringLiteral("refused the p99_latency query for checkout/production (timeout: "
-                                "query timed out in expression evaluation); the query is too "
-                                "heavy for it")),
-             qPrintable(slow->error().message));
-}
-
-void TestPrometheus::readsRangesOfPerVersionTemplates()
-{
-    FakePrometheus fake([](const ReceivedRequest &request) -> Reply {
-        const QString query = request.item(QStringLiteral("query"));
-        if (query.startsWith(QLatin1StringView("rr")))
-            return {200,
-                    matrixAnswer({{QStringLiteral("1.0.0"), {{1767603600, QStringLiteral("5")}}},
-                                  {QStringLiteral("2.0.0"), {{1767603600, QStringLiteral("1")}}}})};
-        if (query == QLatin1StringView("p50{version=\"1.0.0\"}"))
-            return {200, matrixAnswer({{QString(),
-                                        {{1767603600, QStringLiteral("30")},
-                                         {1767603660, QStringLiteral("35")}}}})};
-        return {200, matrixAnswer({})};
-    });
-    QVERIFY(fake.listen());
-    RealClock clock;
-    auto adapter = makeAdapter(fakeSettings(fake.url()), &clock);
-    const TimePoint start = fromMSecsSinceEpoch(1767603600000);
-    const auto answer = await<MetricRange>([&](Callback<MetricRange> done) {
-        adapter->queryRange(checkout, QStringLiteral("p50_latency"), start, start + 1h, 1min, done);
-    });
-    QVERIFY(answer);
-    QVERIFY2(*answer, whyNot(*answer));
-    QCOMPARE(answer->value().versions.keys(), QStringList{QStringLiteral("1.0.0")});
-    QCOMPARE(answer->value().versions.value(QStringLiteral("1.0.0")).size(), 2);
-    QCOMPARE(answer->value().versions.value(QStringLiteral("1.0.0"))[1].value, 35.0);
-    QCOMPARE(fake.received().size(), 3);
-    QCOMPARE(fake.receivedFor(QStringLiteral("p50{version=\"2.0.0\"}")).size(), 1);
-    QCOMPARE(
-        fake.receivedFor(QStringLiteral("p50{version=\"2.0.0\"}"))[0].item(QStringLiteral("step")),
-        QStringLiteral("60s"));
-}
-
-void TestPrometheus::readsLongRangesWithoutStalling()
-{
-    // Three versions of 11,000 points each: the most Prometheus gives, over a megabyte of JSON.
-    constexpr int points = 11'000;
-    const TimePoint start = fromMSecsSinceEpoch(1767603600000);
-    QMap<QString, QList<QPair<double, QString>>> series;
-    for (const QString &version :
-         {QStringLiteral("1.0.0"), QStringLiteral("1.1.0"), QStringLiteral("2.0.0")}) {
-        QList<QPair<double, QString>> values;
-        for (int i = 0; i < points; ++i)
-            values.append({1767603600.0 + 15 * i, QString::number(0.000123456789 * i, 'g', 17)});
-        series.insert(version, values);
-    }
-    const QByteArray body = matrixAnswer(series);
-    QVERIFY(body.size() > 1'000'000);
-    FakePrometheus fake([&body](const ReceivedRequest &) -> Reply { return {200, body}; });
-    QVERIFY(fake.listen());
-    RealClock clock;
-    auto adapter = makeAdapter(fakeSettings(fake.url()), &clock);
-
-    StallMeter stalls;
-    const auto answer = await<MetricRange>([&](Callback<MetricRange> done) {
-        adapter->queryRange(checkout, QStringLiteral("error_rate"), start,
-                            start + (points - 1) * 15s, 15s, done);
-    });
-    // The loop runs on a while, so that the meter sees a stall the answer may have caused.
-    QTest::qWait(20);
-    QVERIFY2(stalls.longestMs() < 50, qPrintable(QString::number(stalls.longestMs())));
-    QVERIFY(answer);
-    QVERIFY2(*answer, whyNot(*answer));
-    QCOMPARE(answer->value().versions.size(), 3);
-    const QList<RangePoint> &last = answer->value().versions.value(QStringLiteral("2.0.0"));
-    QCOMPARE(last.size(), points);
-    QCOMPARE(last.constLast().at, start + (points - 1) * 15s);
-    QCOMPARE(last.constLast().value, 0.000123456789 * (points - 1));
-}
-
-void TestPrometheus::refusesBadRanges()
-{
-    RealClock clock;
-    // Nothing listens there; none of these gets as far as asking.
-    auto adapter = makeAdapter(fakeSettings("http://127.0.0.1:9"), &clock);
-    const TimePoint start = fromMSecsSinceEpoch(1767603600000);
-    auto rangeError = [&](const QString &metric, TimePoint end, Duration step) {
-        const auto answer = await<MetricRange>([&](Callback<MetricRange> done) {
-            adapter->queryRange(checkout, metric, start, end, step, done);
-        });
-        if (!answer || *answer)
-            return QStringLiteral("(no error)");
-        return answer->error().message;
-    };
-    QCOMPARE(rangeError(QStringLiteral("cpu"), start + 1h, 1min),
-             QStringLiteral("prometheus 'prom' has no query for metric 'cpu'; it has queries for "
-                            "request_rate, error_rate, p50_latency, p99_latency, "
-                            "orders_per_request (add one under queries: in its settings)"));
-    QCOMPARE(rangeError(QStringLiteral("error_rate"), start, 1min),
-             QStringLiteral("a range of error_rate must end after it starts and have a step above "
-                            "zero (got 2026-01-05 09:00:00 UTC to 2026-01-05 09:00:00 UTC, step "
-                            "60s)"));
-    QCOMPARE(rangeError(QStringLiteral("error_rate"), start + 24h, 1s),
-             QStringLiteral("a range of error_rate from 2026-01-05 09:00:00 UTC to 2026-01-06 "
-                            "09:00:00 UTC every 1s has 86401 points, above Prometheus' limit of "
-                            "11000 a series; take a step of at least 7855ms"));
-}
-
 // ---- Against the real thing ------------------------------------------------------------------
 
 void TestPrometheus::readsARealPrometheus()
@@ -1508,35 +1285,6 @@ queries:
              QStringLiteral("Prometheus returned NaN for p50_latency: no requests in the last 5s"));
     QCOMPARE(metricValue(idle, QStringLiteral("p99_latency")), std::nullopt);
     QCOMPARE(metricValue(idle, QStringLiteral("error_rate")), std::nullopt);
-
-    // The same numbers over time, from the range API.
-    const TimePoint end = clock.now();
-    const auto range = await<MetricRange>([&](Callback<MetricRange> done) {
-        adapter->queryRange(checkout, QStringLiteral("error_rate"), end - 10s, end, 1s, done);
-    });
-    QVERIFY(range);
-    QVERIFY2(*range, whyNot(*range));
-    const QList<RangePoint> failingRange = range->value().versions.value(QStringLiteral("2.0.0"));
-    // Points come from the moment the data covered two scrapes, so there may be only one yet.
-    QVERIFY(!failingRange.isEmpty());
-    QVERIFY(failingRange.constLast().at <= end);
-    QVERIFY2(std::abs(failingRange.constLast().value - 0.3) <= 0.1,
-             QByteArray::number(failingRange.constLast().value).constData());
-    const QList<RangePoint> idleRange = range->value().versions.value(QStringLiteral("3.0.0"));
-    QVERIFY(!idleRange.isEmpty());
-    QVERIFY(std::isnan(idleRange.constLast().value));
-
-    const auto perVersionRange = await<MetricRange>([&](Callback<MetricRange> done) {
-        adapter->queryRange(checkout, QStringLiteral("p50_latency"), end - 10s, end, 1s, done);
-    });
-    QVERIFY(perVersionRange);
-    QVERIFY2(*perVersionRange, whyNot(*perVersionRange));
-    QCOMPARE(
-        perVersionRange->value().versions.keys(),
-        (QStringList{QStringLiteral("1.0.0"), QStringLiteral("2.0.0"), QStringLiteral("3.0.0")}));
-    const double lastP50
-        = perVersionRange->value().versions.value(QStringLiteral("1.0.0")).constLast().value;
-    QVERIFY2(lastP50 >= 15 && lastP50 <= 250, QByteArray::number(lastP50).constData());
 
     load.stop();
     QVERIFY(answered.value(QStringLiteral("1.0.0")) > 0);

@@ -13,18 +13,6 @@ namespace {
 
 const QString requestRateMetric = QStringLiteral("request_rate");
 const QString queryPath = QStringLiteral("/api/v1/query");
-const QString rangePath = QStringLiteral("/api/v1/query_range");
-// Prometheus refuses range queries with more points per series.
-constexpr qint64 maxRangePoints = 11'000;
-
-QList<RangePoint> toPoints(const QList<Sample> &samples)
-{
-    QList<RangePoint> points;
-    points.reserve(samples.size());
-    for (const Sample &sample : samples)
-        points.append(RangePoint{toTimePoint(sample.time), sample.value});
-    return points;
-}
 
 // What a message about one query names.
 struct QueryContext {
@@ -68,8 +56,9 @@ Result<Answer, Error> interpretAnswer(const QueryContext &query,
                      .arg(query.url, query.metric, query.service.id(), parsed.error().detail)};
 }
 
-// A long range answer takes the JSON parser tens of milliseconds (three series of 11,000 points,
-// a megabyte, take about 70 ms): too long for the event loop. Smaller ones stay on it.
+// A long answer (a template that returns thousands of series, say) takes the JSON parser tens of
+// milliseconds (a megabyte takes about 70 ms): too long for the event loop. Smaller ones stay on
+// it.
 constexpr qsizetype parseOnPoolBytes = 64 * 1024;
 
 struct ParsedBody {
@@ -95,16 +84,6 @@ struct PrometheusAdapter::Round {
     std::optional<SnapshotBuilder> builder;
     int pending = 0;
     QStringList failures;
-};
-
-struct PrometheusAdapter::RangeQuery {
-    ServiceKey service;
-    TimePoint start;
-    TimePoint end;
-    Callback<MetricRange> done;
-    MetricRange result;
-    int pending = 0;
-    bool finished = false;
 };
 
 PrometheusAdapter::PrometheusAdapter(const QString &name, PrometheusSettings settings,
@@ -299,115 +278,6 @@ void PrometheusAdapter::updateConnectionState()
                                 answered == 1 ? QStringLiteral("1 service")
                                               : QStringLiteral("%1 services").arg(answered),
                                 formatDuration(m_settings.pollInterval)));
-}
-
-void PrometheusAdapter::queryRange(const ServiceKey &service, const QString &metric,
-                                   TimePoint start, TimePoint end, Duration step,
-                                   Callback<MetricRange> done)
-{
-    const QueryTemplate *query = m_settings.query(metric);
-    if (!query)
-        return answerSoon<MetricRange>(
-            std::move(done),
-            Error{Error::Kind::Invalid,
-                  QStringLiteral("prometheus '%1' has no query for metric '%2'; it has "
-                                 "queries for %3 (add one under queries: in its settings)")
-                      .arg(name(), metric, m_settings.metricNames().join(QStringLiteral(", ")))});
-    if (step <= Duration(0) || end <= start)
-        return answerSoon<MetricRange>(
-            std::move(done),
-            Error{Error::Kind::Invalid,
-                  QStringLiteral("a range of %1 must end after it starts and have a step above "
-                                 "zero (got %2 to %3, step %4)")
-                      .arg(metric, formatUtc(start), formatUtc(end), formatPromDuration(step))});
-    const qint64 points = (end - start) / step + 1;
-    if (points > maxRangePoints)
-        return answerSoon<MetricRange>(
-            std::move(done),
-            Error{Error::Kind::Invalid,
-                  QStringLiteral("a range of %1 from %2 to %3 every %4 has %5 points, above "
-                                 "Prometheus' limit of %6 a series; take a step of at least %7")
-                      .arg(metric, formatUtc(start), formatUtc(end), formatPromDuration(step))
-                      .arg(points)
-                      .arg(maxRangePoints)
-                      .arg(formatPromDuration(
-                          Duration((end - start).count() / maxRangePoints + 1)))});
-
-    auto range = std::make_shared<RangeQuery>();
-    range->service = service;
-    range->start = start;
-    range->end = end;
-    range->done = std::move(done);
-    range->result.metric = metric;
-    range->result.step = step;
-
-    if (!query->perVersion) {
-        sendRangeQuery(range, *query, {}, [this, range, metric](const Answer &answer) {
-            const auto series = rangeByVersion(answer, m_settings.versionLabel);
-            if (!series)
-                return finishRange(range, unusableAnswer(range->service, metric, series.error()));
-            for (auto it = series.value().cbegin(); it != series.value().cend(); ++it)
-                range->result.versions.insert(it.key(), toPoints(it.value()));
-            finishRange(range, range->result);
-        });
-        return;
-    }
-    // The versions come from request_rate over the same range, as they do for a snapshot.
-    const QueryTemplate perVersion = *query;
-    sendRangeQuery(
-        range, *m_settings.query(requestRateMetric), {},
-        [this, range, perVersion](const Answer &answer) {
-            const auto rates = rangeByVersion(answer, m_settings.versionLabel);
-            if (!rates)
-                return finishRange(
-                    range, unusableAnswer(range->service, requestRateMetric, rates.error()));
-            if (rates.value().isEmpty())
-                return finishRange(range, range->result);
-            for (const QString &version : rates.value().keys()) {
-                sendRangeQuery(range, perVersion, version,
-                               [this, range, perVersion, version](const Answer &answer) {
-                                   const auto series = rangeSingle(answer);
-                                   if (!series)
-                                       return finishRange(range, unusableAnswer(range->service,
-                                                                                perVersion.metric,
-                                                                                series.error()));
-                                   if (!series.value().isEmpty())
-                                       range->result.versions.insert(version,
-                                                                     toPoints(series.value()));
-                                   if (range->pending == 0)
-                                       finishRange(range, range->result);
-                               });
-            }
-        });
-}
-
-void PrometheusAdapter::sendRangeQuery(const std::shared_ptr<RangeQuery> &range,
-                                       const QueryTemplate &query, const QString &version,
-                                       std::function<void(const Answer &)> handle)
-{
-    ++range->pending;
-    sendQuery(rangePath, range->service, query.metric,
-              {{QStringLiteral("query"), queryText(query, range->service, version)},
-               {QStringLiteral("start"), formatPrometheusTime(range->start)},
-               {QStringLiteral("end"), formatPrometheusTime(range->end)},
-               {QStringLiteral("step"), formatPromDuration(range->result.step)}},
-              [this, range, handle = std::move(handle)](Result<Answer, Error> result) {
-                  --range->pending;
-                  if (range->finished)
-                      return;
-                  if (!result)
-                      return finishRange(range, result.error());
-                  handle(result.value());
-              });
-}
-
-void PrometheusAdapter::finishRange(const std::shared_ptr<RangeQuery> &range,
-                                    Result<MetricRange> result)
-{
-    if (range->finished)
-        return;
-    range->finished = true;
-    range->done(std::move(result));
 }
 
 void PrometheusAdapter::sendQuery(const QString &path, const ServiceKey &service,

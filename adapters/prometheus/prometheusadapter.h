@@ -17,22 +17,6 @@
 
 namespace sb::prom {
 
-struct RangePoint {
-    TimePoint at;
-    double value = 0; // NaN where Prometheus computed none (a gap, not a zero)
-
-    friend bool operator==(const RangePoint &, const RangePoint &) = default;
-};
-
-// One metric over a time range, per version.
-struct MetricRange {
-    QString metric;
-    Duration step{0};
-    QMap<QString, QList<RangePoint>> versions; // points in time order
-
-    friend bool operator==(const MetricRange &, const MetricRange &) = default;
-};
-
 // Metrics from a Prometheus server through its HTTP API. Every poll_interval it reads each
 // service's metrics (request_rate first, which names the versions, then the other queries at
 // the same evaluation time), one round at a time per service so a slow server does not pile
@@ -55,14 +39,8 @@ public:
     // error. Before the first round has finished, it waits for one (starting it if need be).
     void metrics(const ServiceKey &service, Callback<MetricsSnapshot> done) override;
 
-    // `metric` from `start` to `end`, one point every `step`, per version. A template with
-    // $version is run once for each version the request_rate range query names.
-    void queryRange(const ServiceKey &service, const QString &metric, TimePoint start,
-                    TimePoint end, Duration step, Callback<MetricRange> done);
-
 private:
     struct Round;
-    struct RangeQuery;
     struct ServiceState {
         bool roundInFlight = false;
         // The last round's snapshot, or its error when request_rate could not be read.
@@ -79,10 +57,6 @@ private:
                          const QString &version);
     void finishRound(const std::shared_ptr<Round> &round, Result<MetricsSnapshot> result);
     void updateConnectionState();
-
-    void sendRangeQuery(const std::shared_ptr<RangeQuery> &range, const QueryTemplate &query,
-                        const QString &version, std::function<void(const Answer &)> handle);
-    void finishRange(const std::shared_ptr<RangeQuery> &range, Result<MetricRange> result);
 
     using Answered = std::function<void(Result<Answer, Error>)>;
     // Sends one query and reads the answer; an error is a whole user-facing message about the

@@ -403,31 +403,6 @@ Result<std::optional<Sample>, QString> instantSingle(const Answer &answer)
     return std::optional<Sample>(answer.series.constFirst().samples.constFirst());
 }
 
-Result<QMap<QString, QList<Sample>>, QString> rangeByVersion(const Answer &answer,
-                                                             const QString &versionLabel)
-{
-    if (answer.type != ResultType::Matrix)
-        return QStringLiteral("a range query answered a %1 instead of a matrix")
-            .arg(toString(answer.type));
-    const Result<QStringList, QString> versions = versionsOf(answer, versionLabel);
-    if (!versions)
-        return versions.error();
-    QMap<QString, QList<Sample>> byVersion;
-    for (qsizetype i = 0; i < answer.series.size(); ++i)
-        byVersion.insert(versions.value().at(i), answer.series.at(i).samples);
-    return byVersion;
-}
-
-Result<QList<Sample>, QString> rangeSingle(const Answer &answer)
-{
-    if (answer.type != ResultType::Matrix)
-        return QStringLiteral("a range query answered a %1 instead of a matrix")
-            .arg(toString(answer.type));
-    if (answer.series.size() > 1)
-        return tooManySeries(answer.series.size());
-    return answer.series.isEmpty() ? QList<Sample>() : answer.series.constFirst().samples;
-}
-
 TimePoint toTimePoint(double prometheusTime)
 {
     return fromMSecsSinceEpoch(std::llround(prometheusTime * 1000));

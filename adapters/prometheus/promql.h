@@ -81,8 +81,8 @@ struct AnswerProblem {
     QString detail;
 };
 
-// Reads the body of /api/v1/query or /api/v1/query_range (also an error status's body, which
-// carries Prometheus' error answer).
+// Reads the body of /api/v1/query (also an error status's body, which carries Prometheus' error
+// answer).
 Result<Answer, AnswerProblem> parseAnswer(const QByteArray &body);
 
 // An instant query's answer as one sample per version, read from each series' `versionLabel`.
@@ -91,15 +91,10 @@ Result<QMap<QString, Sample>, QString> instantByVersion(const Answer &answer,
                                                         const QString &versionLabel);
 // The answer of an instant query run for one version: one series or a scalar, or nothing.
 Result<std::optional<Sample>, QString> instantSingle(const Answer &answer);
-// A range query's answer as one series per version.
-Result<QMap<QString, QList<Sample>>, QString> rangeByVersion(const Answer &answer,
-                                                             const QString &versionLabel);
-// The answer of a range query run for one version: its one series, or none.
-Result<QList<Sample>, QString> rangeSingle(const Answer &answer);
 
 // Prometheus' time as the console's.
 TimePoint toTimePoint(double prometheusTime);
-// The console's time as Prometheus reads it in a `time`, `start` or `end` parameter.
+// The console's time as Prometheus reads it in a `time` parameter.
 QString formatPrometheusTime(TimePoint at);
 
 // ---- Snapshots ------------------------------------------------------------------------------
