@@ -6,6 +6,7 @@
 #include <QMap>
 #include <QObject>
 #include <QString>
+#include <QTimer>
 
 namespace sb {
 
@@ -87,6 +88,14 @@ Q_SIGNALS:
 
 protected:
     void setConnectionState(ConnectionState state, const QString &detail);
+    // Hands `result` to `done` on a later turn of the event loop, never from inside the verb, as
+    // the capabilities promise; nothing is delivered once the adapter is gone.
+    template <typename T>
+    void answerLater(Callback<T> done, Result<T> result)
+    {
+        QTimer::singleShot(0, this,
+                           [done = std::move(done), result = std::move(result)] { done(result); });
+    }
 
 private:
     QString m_name;

@@ -71,13 +71,6 @@ HaproxyAdapter::ServiceState *HaproxyAdapter::find(const ServiceKey &service)
     return nullptr;
 }
 
-template <typename T>
-void HaproxyAdapter::answerLater(Callback<T> done, Result<T> result)
-{
-    QTimer::singleShot(0, this,
-                       [done = std::move(done), result = std::move(result)] { done(result); });
-}
-
 Error HaproxyAdapter::unknownService(const ServiceKey &service) const
 {
     return Error{Error::Kind::Invalid,

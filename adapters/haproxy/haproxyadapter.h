@@ -77,8 +77,6 @@ private:
     };
 
     ServiceState *find(const ServiceKey &service);
-    template <typename T>
-    void answerLater(Callback<T> done, Result<T> result);
     Error unknownService(const ServiceKey &service) const;
     // Runs `action` once the service has an observation or an error: at once (from the event
     // loop) when it has, else after the poll under way.

@@ -178,13 +178,6 @@ NginxAdapter::Service *NginxAdapter::find(const ServiceKey &key)
 }
 
 template <typename T>
-void NginxAdapter::answer(Callback<T> done, Result<T> result)
-{
-    QTimer::singleShot(0, this,
-                       [done = std::move(done), result = std::move(result)] { done(result); });
-}
-
-template <typename T>
 Result<T> NginxAdapter::unknownService(const ServiceKey &key) const
 {
     return Error{Error::Kind::Invalid,
@@ -199,11 +192,11 @@ void NginxAdapter::whenLoaded(const ServiceKey &key, Callback<T> done,
 {
     const Service *service = find(key);
     if (!service)
-        return answer<T>(std::move(done), unknownService<T>(key));
+        return answerLater<T>(std::move(done), unknownService<T>(key));
     if (!m_started)
-        return answer<T>(std::move(done),
-                         Error{Error::Kind::Unavailable,
-                               QStringLiteral("nginx '%1' has not been started").arg(name())});
+        return answerLater<T>(std::move(done),
+                              Error{Error::Kind::Unavailable,
+                                    QStringLiteral("nginx '%1' has not been started").arg(name())});
     if (!m_loaded) {
         m_waitingForLoad.append([this, key, done = std::move(done), read = std::move(read)] {
             whenLoaded<T>(key, done, read);
@@ -211,8 +204,8 @@ void NginxAdapter::whenLoaded(const ServiceKey &key, Callback<T> done,
         return;
     }
     if (!service->loaded)
-        return answer<T>(std::move(done), Error{Error::Kind::Unavailable, service->error});
-    answer<T>(std::move(done), read(*service));
+        return answerLater<T>(std::move(done), Error{Error::Kind::Unavailable, service->error});
+    answerLater<T>(std::move(done), read(*service));
 }
 
 template <typename T>

@@ -109,8 +109,6 @@ private:
 
     Service *find(const ServiceKey &key);
     template <typename T>
-    void answer(Callback<T> done, Result<T> result);
-    template <typename T>
     Result<T> unknownService(const ServiceKey &key) const;
     template <typename T>
     void whenLoaded(const ServiceKey &key, Callback<T> done,

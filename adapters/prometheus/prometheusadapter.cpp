@@ -150,7 +150,7 @@ void PrometheusAdapter::metrics(const ServiceKey &service, Callback<MetricsSnaps
     // Asking for a service also keeps it polled from now on.
     ServiceState &state = m_services[service];
     if (state.latest)
-        return answerSoon(std::move(done), *state.latest);
+        return answerLater(std::move(done), *state.latest);
     state.waiting.append(std::move(done));
     if (!state.roundInFlight)
         startRound(service);
@@ -327,13 +327,6 @@ Error PrometheusAdapter::unusableAnswer(const ServiceKey &service, const QString
                  QStringLiteral("Prometheus at %1: the answer to the %2 query for %3 cannot be "
                                 "used: %4")
                      .arg(http::displayUrl(m_settings.endpoint.url), metric, service.id(), reason)};
-}
-
-template <typename T>
-void PrometheusAdapter::answerSoon(Callback<T> done, Result<T> result)
-{
-    QTimer::singleShot(0, this,
-                       [done = std::move(done), result = std::move(result)] { done(result); });
 }
 
 } // namespace sb::prom

@@ -67,8 +67,6 @@ private:
                       const QString &version) const;
     Error unusableAnswer(const ServiceKey &service, const QString &metric,
                          const QString &reason) const;
-    template <typename T>
-    void answerSoon(Callback<T> done, Result<T> result);
 
     PrometheusSettings m_settings;
     Clock *m_clock;

@@ -128,13 +128,6 @@ SimulatedService *SimulatorAdapter::find(const ServiceKey &service)
 }
 
 template <typename T>
-void SimulatorAdapter::answer(Callback<T> done, Result<T> result)
-{
-    QTimer::singleShot(0, this,
-                       [done = std::move(done), result = std::move(result)] { done(result); });
-}
-
-template <typename T>
 Result<T> SimulatorAdapter::unknownService(const ServiceKey &service) const
 {
     return Error{Error::Kind::Invalid,
@@ -144,16 +137,17 @@ Result<T> SimulatorAdapter::unknownService(const ServiceKey &service) const
 void SimulatorAdapter::fleet(const ServiceKey &service, Callback<FleetSnapshot> done)
 {
     SimulatedService *simulated = find(service);
-    answer<FleetSnapshot>(std::move(done),
-                          simulated ? Result<FleetSnapshot>(simulated->fleet(m_clock->now()))
-                                    : unknownService<FleetSnapshot>(service));
+    answerLater<FleetSnapshot>(std::move(done),
+                               simulated ? Result<FleetSnapshot>(simulated->fleet(m_clock->now()))
+                                         : unknownService<FleetSnapshot>(service));
 }
 
 void SimulatorAdapter::traffic(const ServiceKey &service, Callback<TrafficSplit> done)
 {
     SimulatedService *simulated = find(service);
-    answer<TrafficSplit>(std::move(done), simulated ? Result<TrafficSplit>(simulated->traffic())
-                                                    : unknownService<TrafficSplit>(service));
+    answerLater<TrafficSplit>(std::move(done), simulated
+                                                   ? Result<TrafficSplit>(simulated->traffic())
+                                                   : unknownService<TrafficSplit>(service));
 }
 
 void SimulatorAdapter::setWeights(const ServiceKey &service,
@@ -162,11 +156,11 @@ void SimulatorAdapter::setWeights(const ServiceKey &service,
 {
     SimulatedService *simulated = find(service);
     if (!simulated)
-        return answer<TrafficSplit>(std::move(done), unknownService<TrafficSplit>(service));
+        return answerLater<TrafficSplit>(std::move(done), unknownService<TrafficSplit>(service));
     Result<TrafficSplit> result = simulated->setWeights(weightPercent);
     if (result)
         Q_EMIT trafficChanged(service);
-    answer<TrafficSplit>(std::move(done), std::move(result));
+    answerLater<TrafficSplit>(std::move(done), std::move(result));
 }
 
 void SimulatorAdapter::switchTo(const ServiceKey &service, const QString &version,
@@ -174,11 +168,11 @@ void SimulatorAdapter::switchTo(const ServiceKey &service, const QString &versio
 {
     SimulatedService *simulated = find(service);
     if (!simulated)
-        return answer<TrafficSplit>(std::move(done), unknownService<TrafficSplit>(service));
+        return answerLater<TrafficSplit>(std::move(done), unknownService<TrafficSplit>(service));
     Result<TrafficSplit> result = simulated->switchTo(version);
     if (result)
         Q_EMIT trafficChanged(service);
-    answer<TrafficSplit>(std::move(done), std::move(result));
+    answerLater<TrafficSplit>(std::move(done), std::move(result));
 }
 
 void SimulatorAdapter::scale(const ServiceKey &service, const QString &version, int instances,
@@ -186,30 +180,31 @@ void SimulatorAdapter::scale(const ServiceKey &service, const QString &version, 
 {
     SimulatedService *simulated = find(service);
     if (!simulated)
-        return answer<Done>(std::move(done), unknownService<Done>(service));
+        return answerLater<Done>(std::move(done), unknownService<Done>(service));
     Result<Done> result = simulated->scale(version, instances, m_clock->now());
     if (result)
         Q_EMIT fleetChanged(service);
-    answer<Done>(std::move(done), std::move(result));
+    answerLater<Done>(std::move(done), std::move(result));
 }
 
 void SimulatorAdapter::metrics(const ServiceKey &service, Callback<MetricsSnapshot> done)
 {
     SimulatedService *simulated = find(service);
     if (!simulated)
-        return answer<MetricsSnapshot>(std::move(done), unknownService<MetricsSnapshot>(service));
+        return answerLater<MetricsSnapshot>(std::move(done),
+                                            unknownService<MetricsSnapshot>(service));
     if (const std::optional<TimePoint> until = simulated->metricsDownUntil(m_clock->now())) {
         const QString when = *until == TimePoint::max()
                                  ? QStringLiteral("for the rest of the run")
                                  : QStringLiteral("until %1").arg(formatUtc(*until));
-        return answer<MetricsSnapshot>(
+        return answerLater<MetricsSnapshot>(
             std::move(done), Error{Error::Kind::Unavailable,
                                    QStringLiteral("the metrics source of %1 is unreachable "
                                                   "(simulated outage %2)")
                                        .arg(service.id(), when)});
     }
-    answer<MetricsSnapshot>(std::move(done), Result<MetricsSnapshot>(simulated->metrics(
-                                                 m_clock->now(), m_settings.metricsWindow)));
+    answerLater<MetricsSnapshot>(std::move(done), Result<MetricsSnapshot>(simulated->metrics(
+                                                      m_clock->now(), m_settings.metricsWindow)));
 }
 
 } // namespace sb::sim

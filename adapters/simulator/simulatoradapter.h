@@ -49,8 +49,6 @@ public:
 private:
     SimulatedService *find(const ServiceKey &service);
     template <typename T>
-    void answer(Callback<T> done, Result<T> result);
-    template <typename T>
     Result<T> unknownService(const ServiceKey &service) const;
     void tick();
     void scheduleTick();
