@@ -37,6 +37,23 @@ bool portsFree(int base)
     return true;
 }
 
+// The command lines of running processes that mention `text`: what `stack stop` must leave none of.
+QStringList processesMentioning(const QString &text)
+{
+    QStringList found;
+    const QStringList pids = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs);
+    for (const QString &pid : pids) {
+        QFile cmdline(QStringLiteral("/proc/%1/cmdline").arg(pid));
+        if (!pid.front().isDigit() || pid.toLongLong() == QCoreApplication::applicationPid()
+            || !cmdline.open(QIODevice::ReadOnly))
+            continue;
+        const QString command = QString::fromLocal8Bit(cmdline.readAll()).replace(QChar(0), u' ');
+        if (command.contains(text))
+            found.append(command.trimmed());
+    }
+    return found;
+}
+
 } // namespace
 
 class TestLocalStack : public QObject
@@ -190,6 +207,7 @@ void TestLocalStack::blueGreenSwitchOnNginxAnswersEveryRequest()
 {
     closeWorkspace();
     runStack({QStringLiteral("stop")});
+    QTRY_COMPARE(processesMentioning(m_state.path()), QStringList());
     runStack({QStringLiteral("start"), QStringLiteral("--nginx")});
     if (QTest::currentTestFailed())
         return;
@@ -213,8 +231,11 @@ void TestLocalStack::blueGreenSwitchOnNginxAnswersEveryRequest()
 void TestLocalStack::cleanupTestCase()
 {
     closeWorkspace();
-    if (m_base)
+    if (m_base) {
         runStack({QStringLiteral("stop")});
+        // nginx renames its processes; the script must still find and stop them.
+        QTRY_COMPARE(processesMentioning(m_state.path()), QStringList());
+    }
 }
 
 QTEST_GUILESS_MAIN(TestLocalStack)
