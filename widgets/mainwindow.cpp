@@ -601,11 +601,17 @@ void MainWindow::openJournal(const Workspace &workspace)
                 QList<ServiceKey> takenUp;
                 for (const QString &problem : m_releases->restore(saved, &takenUp))
                     problems.append(problem.toHtmlEscaped());
-                if (!takenUp.isEmpty())
+                // Written out for one and for several: without a translation loaded, %n's
+                // plural form reads "1 release(s) ... are back".
+                if (takenUp.size() == 1)
                     statusBar()->showMessage(
-                        tr("%n release(s) in flight when the console stopped are back, paused; "
-                           "resume each once you have checked it.",
-                           nullptr, int(takenUp.size())));
+                        tr("A release in flight when the console stopped is back, paused; "
+                           "resume it once you have checked it."));
+                else if (takenUp.size() > 1)
+                    statusBar()->showMessage(
+                        tr("%1 releases in flight when the console stopped are back, paused; "
+                           "resume each once you have checked it.")
+                            .arg(takenUp.size()));
                 if (!problems.isEmpty())
                     showJournalWarning(problems.join(QStringLiteral("<br>")));
             });
@@ -721,7 +727,8 @@ void MainWindow::openRollbackRecent()
             else
                 refused.append(QStringLiteral("%1: %2").arg(option.service.id(), done.error()));
         }
-        statusBar()->showMessage(tr("Rolling back %n release(s)", nullptr, started));
+        statusBar()->showMessage(started == 1 ? tr("Rolling back 1 release")
+                                              : tr("Rolling back %1 releases").arg(started));
         if (!refused.isEmpty())
             QMessageBox::warning(this, tr("Some rollbacks were refused"),
                                  refused.join(QLatin1Char('\n')));
