@@ -1,5 +1,6 @@
 #pragma once
 
+#include "histogram.h"
 #include "result.h"
 #include "timepoint.h"
 
@@ -80,6 +81,9 @@ struct VersionMetrics {
     // Metrics (by the names above) the source has no value for, and why, in its words: "NaN
     // from Prometheus: no requests in the last 30s". Never reported as zero instead.
     QMap<QString, QString> noData;
+    // The interval's latency histogram, when the source has one: what a sequential gate counts
+    // slow requests from.
+    std::optional<LatencyHistogram> latency;
 
     friend bool operator==(const VersionMetrics &, const VersionMetrics &) = default;
 };

@@ -31,4 +31,14 @@ double LatencyHistogram::quantileMs(double q) const
     return boundsMs.last();
 }
 
+std::optional<qint64> LatencyHistogram::slowerThan(double boundMs) const
+{
+    if (cumulativeCounts.size() != boundsMs.size() + 1)
+        return std::nullopt;
+    const qsizetype index = boundsMs.indexOf(boundMs);
+    if (index < 0)
+        return std::nullopt;
+    return total() - cumulativeCounts.at(index);
+}
+
 } // namespace sb

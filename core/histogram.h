@@ -2,6 +2,7 @@
 
 #include <QList>
 
+#include <optional>
 #include <span>
 
 namespace sb {
@@ -19,6 +20,11 @@ struct LatencyHistogram {
     // Linear interpolation inside the bucket holding the q-th request, as histogram_quantile()
     // does; a quantile in the +Inf bucket answers the highest finite bound. NaN without data.
     double quantileMs(double q) const;
+    // Requests slower than `boundMs`, which must be one of boundsMs; none otherwise, since
+    // anywhere else inside a bucket the count would be a guess.
+    std::optional<qint64> slowerThan(double boundMs) const;
+
+    friend bool operator==(const LatencyHistogram &, const LatencyHistogram &) = default;
 };
 
 } // namespace sb

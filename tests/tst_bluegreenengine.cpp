@@ -119,9 +119,9 @@ MetricsSnapshot minuteEnding(Duration end, qint64 newRequests, double newErrors,
     m.at = at(end);
     m.interval = 1min;
     m.versions
-        = {VersionMetrics{oldVersion, 80, oldErrors, 40, 200, 4800, {}, {}},
+        = {VersionMetrics{oldVersion, 80, oldErrors, 40, 200, 4800, {}, {}, {}},
            VersionMetrics{
-               newVersion, double(newRequests) / 60, newErrors, 40, 200, newRequests, {}, {}}};
+               newVersion, double(newRequests) / 60, newErrors, 40, 200, newRequests, {}, {}, {}}};
     return m;
 }
 
@@ -186,7 +186,7 @@ void switchAsked(BlueGreenStatus &s, Duration when)
     s.switchRequest = Request{0, at(when), false, newVersion};
     s.switchedBy = automaticActor;
     s.switchReason = QStringLiteral("every instance ready and gates passed (smoke)");
-    s.oldBefore = VersionMetrics{oldVersion, 80, 0.002, 40, 200, 4800, {}, {}};
+    s.oldBefore = VersionMetrics{oldVersion, 80, 0.002, 40, 200, 4800, {}, {}, {}};
 }
 
 void switchedAt(BlueGreenStatus &s, Duration when)

@@ -93,13 +93,14 @@ MetricsSnapshot minuteEnding(Duration end, qint64 canaryRequests, double canaryE
     MetricsSnapshot m;
     m.at = at(end);
     m.interval = 1min;
-    m.versions = {VersionMetrics{stable, 80, baselineErrors, 40, 200, 4800, {}, {}},
+    m.versions = {VersionMetrics{stable, 80, baselineErrors, 40, 200, 4800, {}, {}, {}},
                   VersionMetrics{canaryVersion,
                                  double(canaryRequests) / 60,
                                  canaryErrors,
                                  40,
                                  200,
                                  canaryRequests,
+                                 {},
                                  {},
                                  {}}};
     return m;

@@ -42,7 +42,7 @@ ServiceStatus service(const QMap<QString, QString> &fleet,
         MetricsSnapshot metrics;
         for (auto it = errorRatios.cbegin(); it != errorRatios.cend(); ++it)
             metrics.versions.append(
-                VersionMetrics{it.key(), 100, it.value(), 20, 90, 1000, {}, {}});
+                VersionMetrics{it.key(), 100, it.value(), 20, 90, 1000, {}, {}, {}});
         status.metrics = metrics;
     }
     return status;

@@ -174,8 +174,8 @@ ServiceStatus canaryService()
     metrics.at = t0;
     metrics.interval = Duration(60'000);
     metrics.versions
-        = {VersionMetrics{QStringLiteral("2.3.1"), 94.8, 0.0021, 40, 182.4, 5688, {}, {}},
-           VersionMetrics{QStringLiteral("2.4.0"), 5.2, 0.01, 45, 240, 312, {}, {}}};
+        = {VersionMetrics{QStringLiteral("2.3.1"), 94.8, 0.0021, 40, 182.4, 5688, {}, {}, {}},
+           VersionMetrics{QStringLiteral("2.4.0"), 5.2, 0.01, 45, 240, 312, {}, {}, {}}};
     status.metrics = metrics;
     return status;
 }

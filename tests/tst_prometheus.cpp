@@ -66,6 +66,43 @@ QByteArray errorAnswer(const QString &type, const QString &text)
         .toJson(QJsonDocument::Compact);
 }
 
+using Labels = QMap<QString, QString>;
+
+// An instant vector of any series, each with its labels and value.
+QByteArray seriesAnswer(const QList<QPair<Labels, QString>> &series, double time = evaluatedAt)
+{
+    QJsonArray result;
+    for (const auto &[labels, value] : series) {
+        QJsonObject metric;
+        for (auto it = labels.cbegin(); it != labels.cend(); ++it)
+            metric.insert(it.key(), it.value());
+        result.append(QJsonObject{{QStringLiteral("metric"), metric},
+                                  {QStringLiteral("value"), QJsonArray{time, value}}});
+    }
+    return QJsonDocument(QJsonObject{
+                             {QStringLiteral("status"), QStringLiteral("success")},
+                             {QStringLiteral("data"),
+                              QJsonObject{{QStringLiteral("resultType"), QStringLiteral("vector")},
+                                          {QStringLiteral("result"), result}}},
+                         })
+        .toJson(QJsonDocument::Compact);
+}
+
+// The bucket series of one version's histogram, as sum by (version, le) (increase(...)) gives
+// them: le => count. A null version leaves the label out, as a query run per version may.
+QList<QPair<Labels, QString>> bucketsOf(const QString &version,
+                                        const QList<QPair<QString, QString>> &countByLe)
+{
+    QList<QPair<Labels, QString>> series;
+    for (const auto &[le, count] : countByLe) {
+        Labels labels{{QStringLiteral("le"), le}};
+        if (!version.isNull())
+            labels.insert(QStringLiteral("version"), version);
+        series.append({labels, count});
+    }
+    return series;
+}
+
 Answer parsed(const QByteArray &body)
 {
     const Result<Answer, AnswerProblem> answer = parseAnswer(body);
@@ -209,6 +246,7 @@ queries:
   error_rate: 'er[$window]'
   p50_latency: 'p50{version="$version"}'
   p99_latency: 'p99'
+  latency_buckets: 'buckets'
   orders_per_request: 'orders'
 )" + extra;
 }
@@ -308,12 +346,20 @@ private Q_SLOTS:
     void refusesAnswersNotGroupedByVersion_data();
     void refusesAnswersNotGroupedByVersion();
     void readsAnswersForOneVersion();
+    void readsBucketBounds_data();
+    void readsBucketBounds();
+    void readsHistogramBuckets();
+    void refusesMalformedHistograms_data();
+    void refusesMalformedHistograms();
+    void matchesHistogramsToRequests_data();
+    void matchesHistogramsToRequests();
 
     // Templates and snapshots
     void expandsTemplates();
     void findsUnknownPlaceholders_data();
     void findsUnknownPlaceholders();
     void buildsSnapshotsWithReasonsForMissingData();
+    void buildsHistogramsOnlyWhereVersionsCompare();
 
     // Settings
     void readsSettings();
@@ -324,6 +370,9 @@ private Q_SLOTS:
 
     // Against a fake Prometheus
     void readsEveryMetricInOneRound();
+    void unusableHistogramsLeaveLatencyEmpty_data();
+    void unusableHistogramsLeaveLatencyEmpty();
+    void readsHistogramsRunPerVersion();
     void refusedRequestRateFailsTheSnapshot();
     void oneFailingServiceDegradesTheAdapter();
     void garbageIsAClearError();
@@ -573,6 +622,176 @@ void TestPrometheus::readsAnswersForOneVersion()
              QStringLiteral("it has 2 series where one belongs; aggregate them, as in sum(...)"));
 }
 
+void TestPrometheus::readsBucketBounds_data()
+{
+    QTest::addColumn<QString>("le");
+    QTest::addColumn<std::optional<double>>("boundMs");
+
+    const double inf = std::numeric_limits<double>::infinity();
+    QTest::newRow("5 ms") << QStringLiteral("0.005") << std::optional<double>(5);
+    // 0.3 * 1000 is 300.00000000000006 in doubles; a gate's 300ms must find this bound.
+    QTest::newRow("exactly 300 ms") << QStringLiteral("0.3") << std::optional<double>(300);
+    QTest::newRow("whole seconds") << QStringLiteral("10") << std::optional<double>(10000);
+    QTest::newRow("exponent") << QStringLiteral("1e-05") << std::optional<double>(0.01);
+    QTest::newRow("exponent with a sign")
+        << QStringLiteral("2.5e+1") << std::optional<double>(25000);
+    QTest::newRow("zero") << QStringLiteral("0") << std::optional<double>(0);
+    QTest::newRow("+Inf") << QStringLiteral("+Inf") << std::optional<double>(inf);
+    QTest::newRow("inf in lower case") << QStringLiteral("inf") << std::optional<double>(inf);
+    QTest::newRow("text") << QStringLiteral("fast") << std::optional<double>();
+    QTest::newRow("NaN") << QStringLiteral("NaN") << std::optional<double>();
+    QTest::newRow("negative") << QStringLiteral("-0.1") << std::optional<double>();
+    QTest::newRow("-Inf") << QStringLiteral("-Inf") << std::optional<double>();
+    QTest::newRow("empty") << QString() << std::optional<double>();
+    QTest::newRow("exponent without digits") << QStringLiteral("1e") << std::optional<double>();
+    QTest::newRow("with a unit") << QStringLiteral("0.1s") << std::optional<double>();
+}
+
+void TestPrometheus::readsBucketBounds()
+{
+    QFETCH(QString, le);
+    QFETCH(std::optional<double>, boundMs);
+    QCOMPARE(bucketBoundMs(le), boundMs);
+}
+
+void TestPrometheus::readsHistogramBuckets()
+{
+    // In any order, as Prometheus returns series; NaN-free, not whole numbers.
+    const Answer answer = parsed(seriesAnswer(
+        bucketsOf(QStringLiteral("2.0.0"), {{QStringLiteral("+Inf"), QStringLiteral("30.6")},
+                                            {QStringLiteral("0.1"), QStringLiteral("12.3")}})
+        + bucketsOf(QStringLiteral("1.0.0"), {{QStringLiteral("0.25"), QStringLiteral("280")},
+                                              {QStringLiteral("0.1"), QStringLiteral("150.2")},
+                                              {QStringLiteral("+Inf"), QStringLiteral("300")}})));
+    const auto byVersion = bucketSeriesByVersion(answer, QStringLiteral("version"));
+    QVERIFY(byVersion);
+    QCOMPARE(byVersion.value().keys(),
+             (QStringList{QStringLiteral("1.0.0"), QStringLiteral("2.0.0")}));
+    const auto stable
+        = readBuckets(byVersion.value().value(QStringLiteral("1.0.0")), QStringLiteral("version"));
+    QVERIFY2(stable, qPrintable(stable ? QString() : stable.error()));
+    QCOMPARE(stable.value(), (BucketCounts{{100, 250}, {150.2, 280, 300}}));
+    const auto canary
+        = readBuckets(byVersion.value().value(QStringLiteral("2.0.0")), QStringLiteral("version"));
+    QVERIFY(canary);
+    QCOMPARE(canary.value(), (BucketCounts{{100}, {12.3, 30.6}}));
+
+    // Run for one version: every series is that version's, labelled or not.
+    const auto single = bucketSeriesOfOneVersion(parsed(
+        seriesAnswer(bucketsOf(QString(), {{QStringLiteral("0.1"), QStringLiteral("1")},
+                                           {QStringLiteral("+Inf"), QStringLiteral("2")}}))));
+    QVERIFY(single);
+    QCOMPARE(readBuckets(single.value(), QStringLiteral("version")).value(),
+             (BucketCounts{{100}, {1, 2}}));
+    const auto none = bucketSeriesOfOneVersion(parsed(seriesAnswer({})));
+    QVERIFY(none);
+    QVERIFY(none.value().isEmpty());
+}
+
+void TestPrometheus::refusesMalformedHistograms_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("reason");
+
+    const QString advice = QStringLiteral("group the query by version and bucket, as in sum by "
+                                          "(version, le) (increase(..._bucket[$window]))");
+    const QString v2 = QStringLiteral("2.0.0");
+    const QString inf = QStringLiteral("+Inf");
+    // What bucketSeriesByVersion() refuses: the whole answer.
+    QTest::newRow("series without the version label")
+        << seriesAnswer({{{{QStringLiteral("le"), inf}}, QStringLiteral("3")}})
+        << QStringLiteral("series 1 {le=\"+Inf\"} has no 'version' label; ") + advice;
+    QTest::newRow("scalar")
+        << QByteArray(R"({"status":"success","data":{"resultType":"scalar","result":[1,"3"]}})")
+        << QStringLiteral("it is a single number (scalar) where a histogram's buckets belong; ")
+               + advice;
+    QTest::newRow("range vector")
+        << QByteArray(R"({"status":"success","data":{"resultType":"matrix","result":[
+               {"metric":{"version":"2.0.0","le":"+Inf"},"values":[[1,"1"]]}]}})")
+        << QStringLiteral("it is a range vector (matrix) where one value per series belongs; "
+                          "apply rate(), avg_over_time() or the like to the [range]");
+    // What readBuckets() refuses: one version's histogram.
+    QTest::newRow("no +Inf bucket")
+        << seriesAnswer(bucketsOf(v2, {{QStringLiteral("0.1"), QStringLiteral("3")},
+                                       {QStringLiteral("0.5"), QStringLiteral("4")}}))
+        << QStringLiteral("has no bucket le=\"+Inf\", which holds the total; keep every bucket in "
+                          "the query (filter on other labels, not on le)");
+    QTest::newRow("no buckets but a series without le")
+        << seriesAnswer({{{{QStringLiteral("version"), v2}}, QStringLiteral("3")}})
+        << QStringLiteral("has a series without an 'le' label, {version=\"2.0.0\"}; ") + advice;
+    QTest::newRow("le not a number")
+        << seriesAnswer(bucketsOf(
+               v2, {{QStringLiteral("fast"), QStringLiteral("3")}, {inf, QStringLiteral("4")}}))
+        << QStringLiteral("has a bucket le=\"fast\", which is not a number of seconds; query a "
+                          "Prometheus histogram's _bucket series");
+    QTest::newRow("one bucket twice")
+        << seriesAnswer(bucketsOf(v2, {{QStringLiteral("0.1"), QStringLiteral("3")},
+                                       {QStringLiteral("0.10"), QStringLiteral("3")},
+                                       {inf, QStringLiteral("4")}}))
+        << QStringLiteral("has two series for one bucket, le=\"0.1\" and le=\"0.10\"; ") + advice;
+    QTest::newRow("NaN count")
+        << seriesAnswer(bucketsOf(
+               v2, {{QStringLiteral("0.1"), QStringLiteral("NaN")}, {inf, QStringLiteral("4")}}))
+        << QStringLiteral("counts NaN requests in the bucket le=\"0.1\", which is not a count; "
+                          "take increase() of the _bucket series");
+    QTest::newRow("negative count")
+        << seriesAnswer(bucketsOf(
+               v2, {{QStringLiteral("0.1"), QStringLiteral("1")}, {inf, QStringLiteral("-2")}}))
+        << QStringLiteral("counts -2 requests in the bucket le=\"+Inf\", which is not a count; "
+                          "take increase() of the _bucket series");
+}
+
+void TestPrometheus::refusesMalformedHistograms()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, reason);
+    const auto byVersion = bucketSeriesByVersion(parsed(body), QStringLiteral("version"));
+    if (!byVersion) {
+        QCOMPARE(byVersion.error(), reason);
+        return;
+    }
+    QCOMPARE(byVersion.value().keys(), QStringList{QStringLiteral("2.0.0")});
+    const auto buckets
+        = readBuckets(byVersion.value().value(QStringLiteral("2.0.0")), QStringLiteral("version"));
+    QVERIFY(!buckets);
+    QCOMPARE(buckets.error(), reason);
+}
+
+void TestPrometheus::matchesHistogramsToRequests_data()
+{
+    QTest::addColumn<QList<double>>("cumulative"); // buckets le=50ms, 100ms, +Inf
+    QTest::addColumn<qint64>("requests");
+    QTest::addColumn<QList<qint64>>("counts");
+
+    QTest::newRow("whole numbers, the requests' total")
+        << QList<double>{3, 7, 10} << qint64(10) << QList<qint64>{3, 7, 10};
+    // increase() extrapolates each series on its own: a little above the requests here ...
+    QTest::newRow("extrapolated above the requests")
+        << QList<double>{12.3, 30.6, 36.2} << qint64(36) << QList<qint64>{12, 30, 36};
+    // ... and below them there.
+    QTest::newRow("extrapolated below the requests")
+        << QList<double>{0.4, 88.9, 89.6} << qint64(90) << QList<qint64>{0, 89, 90};
+    QTest::newRow("a bucket below its predecessor is lifted to it")
+        << QList<double>{5.2, 4.9, 10.1} << qint64(10) << QList<qint64>{5, 5, 10};
+    QTest::newRow("every request slow: never more slow requests than requests")
+        << QList<double>{0, 0, 41.7} << qint64(40) << QList<qint64>{0, 0, 40};
+    QTest::newRow("no requests") << QList<double>{0, 0, 0} << qint64(0) << QList<qint64>{0, 0, 0};
+    QTest::newRow("a fraction of a request, where request_rate counts none")
+        << QList<double>{0, 0.3, 0.4} << qint64(0) << QList<qint64>{0, 0, 0};
+}
+
+void TestPrometheus::matchesHistogramsToRequests()
+{
+    QFETCH(QList<double>, cumulative);
+    QFETCH(qint64, requests);
+    QFETCH(QList<qint64>, counts);
+    const LatencyHistogram histogram
+        = histogramOfRequests(BucketCounts{{50, 100}, cumulative}, requests);
+    QCOMPARE(histogram.boundsMs, (QList<double>{50, 100}));
+    QCOMPARE(histogram.cumulativeCounts, counts);
+    QCOMPARE(histogram.total(), requests);
+}
+
 // ---- Templates and snapshots -----------------------------------------------------------------
 
 void TestPrometheus::expandsTemplates()
@@ -711,6 +930,84 @@ void TestPrometheus::buildsSnapshotsWithReasonsForMissingData()
     QCOMPARE(metricValue(oddVersion, QStringLiteral("request_rate")), std::nullopt);
 }
 
+void TestPrometheus::buildsHistogramsOnlyWhereVersionsCompare()
+{
+    const TimePoint fallback = fromMSecsSinceEpoch(1767600000000);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const QString v1 = QStringLiteral("1.0.0");
+    const QString v2 = QStringLiteral("2.0.0");
+    const QString v3 = QStringLiteral("3.0.0");
+    const QString v4 = QStringLiteral("4.0.0");
+    // 300, 30 and 0 requests in 30 s, and one version without a request rate.
+    SnapshotBuilder builder({{v1, Sample{evaluatedAt, 10}},
+                             {v2, Sample{evaluatedAt, 1}},
+                             {v3, Sample{evaluatedAt, 0}},
+                             {v4, Sample{evaluatedAt, nan}}},
+                            30s, fallback);
+    const auto latencyOf
+        = [&](const QString &version) { return versionOf(builder.snapshot(), version).latency; };
+    const auto reasonOf = [&](const QString &version) {
+        return versionOf(builder.snapshot(), version).noData.value(QStringLiteral("latency"));
+    };
+
+    builder.setBuckets(v1, BucketCounts{{100, 250}, {150.6, 290.2, 301.5}});
+    QCOMPARE(latencyOf(v1), (LatencyHistogram{{100, 250}, {150, 289, 300}}));
+    builder.setBuckets(v2, BucketCounts{{100, 250}, {10, 29.7, 29.7}});
+    QCOMPARE(latencyOf(v2), (LatencyHistogram{{100, 250}, {10, 30, 30}}));
+    builder.setBuckets(v3, BucketCounts{{100, 250}, {0, 0, 0}});
+    QCOMPARE(latencyOf(v3), (LatencyHistogram{{100, 250}, {0, 0, 0}}));
+    QVERIFY(reasonOf(v3).isEmpty());
+    builder.setBuckets(v4, BucketCounts{{100, 250}, {1, 2, 3}});
+    QCOMPARE(latencyOf(v4), std::nullopt);
+    QCOMPARE(reasonOf(v4), QStringLiteral("no request count to match the latency histogram of "
+                                          "4.0.0 to: request_rate has none"));
+
+    // A version whose histogram counted nothing while request_rate counted its requests.
+    builder.setBuckets(v2, BucketCounts{{100, 250}, {0, 0, 0}});
+    QCOMPARE(latencyOf(v2), std::nullopt);
+    QCOMPARE(reasonOf(v2), QStringLiteral("Prometheus' latency histogram of 2.0.0 counted no "
+                                          "requests in the last 30s while request_rate counted "
+                                          "30; the latency_buckets and request_rate queries must "
+                                          "count the same requests"));
+
+    // Bounds that differ from the other versions': that version cannot be compared ...
+    builder.setBuckets(v2, BucketCounts{{100, 300}, {10, 29.7, 29.7}});
+    QCOMPARE(latencyOf(v2), std::nullopt);
+    QCOMPARE(reasonOf(v2), QStringLiteral("Prometheus' latency histogram of 2.0.0 does not match "
+                                          "the other versions': it has a bucket bound at 300 ms "
+                                          "where 1.0.0 has 250 ms; slow requests are counted at "
+                                          "a bucket bound, which the versions compared must "
+                                          "share"));
+    QVERIFY(latencyOf(v1));
+    QVERIFY(latencyOf(v3));
+
+    // ... and when two versions differ with no majority, neither is the odd one out.
+    SnapshotBuilder pair({{v1, Sample{evaluatedAt, 10}}, {v2, Sample{evaluatedAt, 1}}}, 30s,
+                         fallback);
+    pair.setBuckets(v1, BucketCounts{{100, 250}, {150, 290, 300}});
+    QVERIFY(versionOf(pair.snapshot(), v1).latency);
+    pair.setBuckets(v2, BucketCounts{{100}, {10, 30}});
+    for (const QString &version : {v1, v2})
+        QCOMPARE(versionOf(pair.snapshot(), version).latency, std::nullopt);
+    QCOMPARE(versionOf(pair.snapshot(), v1).noData.value(QStringLiteral("latency")),
+             QStringLiteral("Prometheus' latency histogram of 1.0.0 does not match the other "
+                            "versions': it has a bucket bound at 250 ms that 2.0.0 has not; slow "
+                            "requests are counted at a bucket bound, which the versions compared "
+                            "must share"));
+    QVERIFY(versionOf(pair.snapshot(), v2)
+                .noData.value(QStringLiteral("latency"))
+                .contains(QStringLiteral("it has no bucket bound at 250 ms as 1.0.0 has")));
+    // No series for a version: no histogram, and why.
+    pair.setBuckets(v2, std::nullopt);
+    QVERIFY(versionOf(pair.snapshot(), v1).latency);
+    QCOMPARE(versionOf(pair.snapshot(), v2).noData.value(QStringLiteral("latency")),
+             QStringLiteral("Prometheus has no latency_buckets for 2.0.0 in the last 30s: no "
+                            "samples, or its query does not match this version"));
+    // The rest of the snapshot stands.
+    QCOMPARE(versionOf(pair.snapshot(), v2).requests, 30);
+    QCOMPARE(versionOf(pair.snapshot(), v1).noData.keys(), QStringList{});
+}
+
 // ---- Settings --------------------------------------------------------------------------------
 
 void TestPrometheus::readsSettings()
@@ -726,6 +1023,7 @@ version_label: release
 queries:
   orders_per_request: 'sum by (release) (rate(orders_total[$window])) / sum by (release) (rate(requests_total[$window]))'
   p99_latency: 'histogram_quantile(0.99, sum(rate(lat_bucket{release="$version"}[$window])) by (le)) * 1000'
+  latency_buckets: 'sum by (le) (increase(lat_bucket{release="$version"}[$window]))'
 )"),
                                                                 &workspace);
     QCOMPARE(settings.endpoint.url.toString(), QStringLiteral("http://127.0.0.1:9090/prometheus"));
@@ -734,11 +1032,13 @@ queries:
     QCOMPARE(settings.pollInterval, Duration(10s));
     QCOMPARE(settings.window, Duration(60s));
     QCOMPARE(settings.versionLabel, QStringLiteral("release"));
-    QCOMPARE(settings.metricNames(),
-             (QStringList{QStringLiteral("request_rate"), QStringLiteral("error_rate"),
-                          QStringLiteral("p50_latency"), QStringLiteral("p99_latency"),
-                          QStringLiteral("orders_per_request")}));
+    QCOMPARE(
+        settings.metricNames(),
+        (QStringList{QStringLiteral("request_rate"), QStringLiteral("error_rate"),
+                     QStringLiteral("p50_latency"), QStringLiteral("p99_latency"),
+                     QStringLiteral("latency_buckets"), QStringLiteral("orders_per_request")}));
     QVERIFY(settings.query(QStringLiteral("p99_latency"))->perVersion);
+    QVERIFY(settings.query(QStringLiteral("latency_buckets"))->perVersion);
     QVERIFY(!settings.query(QStringLiteral("orders_per_request"))->perVersion);
     QCOMPARE(settings.query(QStringLiteral("error_rate"))->text, defaultQueries()[1].text);
     QVERIFY(!settings.query(QStringLiteral("cpu")));
@@ -748,7 +1048,7 @@ void TestPrometheus::defaultQueriesUseTheLabelAndWindow()
 {
     const TemplateValues values{QStringLiteral("checkout"), QStringLiteral("production"), 30s,
                                 QStringLiteral("version"), QString()};
-    QCOMPARE(defaultQueries().size(), 4);
+    QCOMPARE(defaultQueries().size(), 5);
     QCOMPARE(expandTemplate(defaultQueries()[0].text, values),
              QStringLiteral("sum by (version) "
                             "(rate(http_requests_total{service=\"checkout\"}[30s]))"));
@@ -762,6 +1062,11 @@ void TestPrometheus::defaultQueriesUseTheLabelAndWindow()
              QStringLiteral("histogram_quantile(0.99, sum by (version, le) "
                             "(rate(http_request_duration_seconds_bucket{service=\"checkout\"}[30s]"
                             "))) * 1000"));
+    // Counts, not rates: what the judge counts slow requests from.
+    QCOMPARE(defaultQueries()[4].metric, QStringLiteral("latency_buckets"));
+    QCOMPARE(expandTemplate(defaultQueries()[4].text, values),
+             QStringLiteral("sum by (version, le) (increase(http_request_duration_seconds_bucket"
+                            "{service=\"checkout\"}[30s]))"));
     for (const QueryTemplate &query : defaultQueries()) {
         QVERIFY(!query.perVersion);
         QVERIFY2(!findUnknownPlaceholder(query.text), qPrintable(query.text));
@@ -804,14 +1109,14 @@ void TestPrometheus::reportsBadSettings_data()
         << QStringLiteral("workspace.yaml:3:3: unknown metric 'p99_latncy' in queries of "
                           "prometheus 'prom'; did you mean 'p99_latency'? (metrics: "
                           "request_rate, error_rate, p50_latency, p99_latency, cpu, "
-                          "cpu_per_request, memory, orders_per_request; declare others under the "
-                          "workspace's metrics:)");
+                          "cpu_per_request, memory, latency_buckets, orders_per_request; declare "
+                          "others under the workspace's metrics:)");
     QTest::newRow("metric nobody declared")
         << QByteArray("url: http://127.0.0.1:9090\nqueries:\n  signups: up\n")
         << QStringLiteral("workspace.yaml:3:3: unknown metric 'signups' in queries of "
                           "prometheus 'prom' (metrics: request_rate, error_rate, p50_latency, "
-                          "p99_latency, cpu, cpu_per_request, memory, orders_per_request; declare "
-                          "others under the workspace's metrics:)");
+                          "p99_latency, cpu, cpu_per_request, memory, latency_buckets, "
+                          "orders_per_request; declare others under the workspace's metrics:)");
     QTest::newRow("empty query")
         << QByteArray("url: http://127.0.0.1:9090\nqueries:\n  error_rate: ''\n")
         << QStringLiteral("workspace.yaml:3:15: error_rate in queries of prometheus 'prom' is "
@@ -875,6 +1180,14 @@ void TestPrometheus::readsEveryMetricInOneRound()
             return {200, vectorAnswer({})};
         if (query == QLatin1StringView("p99"))
             return {200, vectorAnswer({{v1, QStringLiteral("+Inf")}, {v2, QStringLiteral("250")}})};
+        if (query == QLatin1StringView("buckets"))
+            return {200, seriesAnswer(
+                             bucketsOf(v1, {{QStringLiteral("0.05"), QStringLiteral("100.4")},
+                                            {QStringLiteral("0.1"), QStringLiteral("300.2")},
+                                            {QStringLiteral("+Inf"), QStringLiteral("376.1")}})
+                             + bucketsOf(v2, {{QStringLiteral("0.05"), QStringLiteral("10")},
+                                              {QStringLiteral("0.1"), QStringLiteral("80.7")},
+                                              {QStringLiteral("+Inf"), QStringLiteral("90.3")}}))};
         if (query == QLatin1StringView("orders"))
             return {422, errorAnswer(QStringLiteral("execution"),
                                      QStringLiteral("many-to-many matching not allowed"))};
@@ -901,8 +1214,11 @@ void TestPrometheus::readsEveryMetricInOneRound()
     QVERIFY(std::isnan(stable.p99Ms));
     QCOMPARE(stable.noData.value(QStringLiteral("p99_latency")),
              QStringLiteral("Prometheus returned +Inf for p99_latency: its query divided by zero"));
+    // The histogram's extrapolated counts, matched to the 375 requests.
+    QCOMPARE(stable.latency, (LatencyHistogram{{50, 100}, {100, 299, 375}}));
 
     const VersionMetrics &canary = versionOf(snapshot, QStringLiteral("2.0.0"));
+    QCOMPARE(canary.latency, (LatencyHistogram{{50, 100}, {10, 80, 90}}));
     QCOMPARE(canary.requestsPerSecond, 3.0);
     QCOMPARE(canary.requests, 90);
     QVERIFY(std::isnan(canary.errorRatio));
@@ -928,7 +1244,7 @@ void TestPrometheus::readsEveryMetricInOneRound()
     QCOMPARE(changed[0][0].value<ServiceKey>(), checkout);
 
     // request_rate first without a time; the rest at its evaluation time, $version expanded.
-    QCOMPARE(fake.received().size(), 6);
+    QCOMPARE(fake.received().size(), 7);
     QCOMPARE(fake.received()[0].item(QStringLiteral("query")),
              QStringLiteral("rr{service=\"checkout\"}"));
     QCOMPARE(fake.received()[0].path, QStringLiteral("/api/v1/query"));
@@ -938,12 +1254,185 @@ void TestPrometheus::readsEveryMetricInOneRound()
     QCOMPARE(fake.receivedFor(QStringLiteral("p50{version=\"1.0.0\"}")).size(), 1);
     QCOMPARE(fake.receivedFor(QStringLiteral("p50{version=\"2.0.0\"}")).size(), 1);
     QCOMPARE(fake.receivedFor(QStringLiteral("er[30s]")).size(), 1);
+    QCOMPARE(fake.receivedFor(QStringLiteral("buckets")).size(), 1);
 
     // Once a round has finished, metrics() answers it without asking Prometheus again.
     const auto again = metricsOf(*adapter);
     QVERIFY(again && *again);
     QCOMPARE(again->value(), snapshot);
-    QCOMPARE(fake.received().size(), 6);
+    QCOMPARE(fake.received().size(), 7);
+}
+
+void TestPrometheus::unusableHistogramsLeaveLatencyEmpty_data()
+{
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QByteArray>("histograms");
+    // For each version, the reason it has no latency (%1: the fake's url), or empty when it has
+    // its histogram.
+    QTest::addColumn<QString>("stableReason");
+    QTest::addColumn<QString>("canaryReason");
+    QTest::addColumn<QString>("state");
+
+    const QString v1 = QStringLiteral("1.0.0");
+    const QString v2 = QStringLiteral("2.0.0");
+    const QString inf = QStringLiteral("+Inf");
+    const auto good = bucketsOf(v1, {{QStringLiteral("0.05"), QStringLiteral("300")},
+                                     {QStringLiteral("0.1"), QStringLiteral("370")},
+                                     {inf, QStringLiteral("375")}});
+    const QString unusable = QStringLiteral("Prometheus at %1: the answer to the latency_buckets "
+                                            "query for checkout/production cannot be used: ");
+    QTest::newRow("no +Inf bucket")
+        << 200
+        << seriesAnswer(good
+                        + bucketsOf(v2, {{QStringLiteral("0.05"), QStringLiteral("80")},
+                                         {QStringLiteral("0.1"), QStringLiteral("90")}}))
+        << QString()
+        << unusable
+               + QStringLiteral("the histogram of 2.0.0 has no bucket le=\"+Inf\", which holds "
+                                "the total; keep every bucket in the query (filter on other "
+                                "labels, not on le)")
+        << QStringLiteral("degraded");
+    QTest::newRow("le not a number")
+        << 200
+        << seriesAnswer(good
+                        + bucketsOf(v2, {{QStringLiteral("fast"), QStringLiteral("80")},
+                                         {inf, QStringLiteral("90")}}))
+        << QString()
+        << unusable
+               + QStringLiteral("the histogram of 2.0.0 has a bucket le=\"fast\", which is not a "
+                                "number of seconds; query a Prometheus histogram's _bucket "
+                                "series")
+        << QStringLiteral("degraded");
+    const QString mismatch = QStringLiteral(
+        "Prometheus' latency histogram of %1 does not match the other versions': it has a bucket "
+        "bound at %2 ms where %3 has %4 ms; slow requests are counted at a bucket bound, which "
+        "the versions compared must share");
+    QTest::newRow("bounds that differ between the versions")
+        << 200
+        << seriesAnswer(good
+                        + bucketsOf(v2, {{QStringLiteral("0.05"), QStringLiteral("80")},
+                                         {QStringLiteral("0.25"), QStringLiteral("85")},
+                                         {inf, QStringLiteral("90")}}))
+        << mismatch.arg(v1, QStringLiteral("100"), v2, QStringLiteral("250"))
+        << mismatch.arg(v2, QStringLiteral("250"), v1, QStringLiteral("100"))
+        << QStringLiteral("connected");
+    const QString ungrouped = unusable
+                              + QStringLiteral("series 1 {le=\"+Inf\"} has no 'version' label; "
+                                               "group the query by version and bucket, as in sum "
+                                               "by (version, le) (increase(..._bucket[$window]))");
+    QTest::newRow("not grouped by version")
+        << 200 << seriesAnswer({{{{QStringLiteral("le"), inf}}, QStringLiteral("465")}})
+        << ungrouped << ungrouped << QStringLiteral("degraded");
+    const QString refused = QStringLiteral(
+        "Prometheus at %1/api/v1/query refused the latency_buckets query for "
+        "checkout/production (execution: query timed out in expression evaluation); check the "
+        "query and Prometheus' log");
+    QTest::newRow("refused") << 422
+                             << errorAnswer(
+                                    QStringLiteral("execution"),
+                                    QStringLiteral("query timed out in expression evaluation"))
+                             << refused << refused << QStringLiteral("degraded");
+    QTest::newRow("no series for one version")
+        << 200 << seriesAnswer(good) << QString()
+        << QStringLiteral("Prometheus has no latency_buckets for 2.0.0 in the last 30s: no "
+                          "samples, or its query does not match this version")
+        << QStringLiteral("connected");
+}
+
+void TestPrometheus::unusableHistogramsLeaveLatencyEmpty()
+{
+    QFETCH(int, status);
+    QFETCH(QByteArray, histograms);
+    QFETCH(QString, stableReason);
+    QFETCH(QString, canaryReason);
+    QFETCH(QString, state);
+
+    FakePrometheus fake([&](const ReceivedRequest &request) -> Reply {
+        const QString query = request.item(QStringLiteral("query"));
+        if (query == QLatin1StringView("rr{service=\"checkout\"}"))
+            return {200, vectorAnswer({{QStringLiteral("1.0.0"), QStringLiteral("12.5")},
+                                       {QStringLiteral("2.0.0"), QStringLiteral("3")}})};
+        if (query.startsWith(QLatin1StringView("p50")))
+            return {200, vectorAnswer({{QString(), QStringLiteral("20")}})};
+        if (query == QLatin1StringView("buckets"))
+            return {status, histograms};
+        return {200, vectorAnswer({{QStringLiteral("1.0.0"), QStringLiteral("0.01")},
+                                   {QStringLiteral("2.0.0"), QStringLiteral("0.02")}})};
+    });
+    QVERIFY(fake.listen());
+    RealClock clock;
+    auto adapter = makeAdapter(fakeSettings(fake.url()), &clock);
+    const auto answer = metricsOf(*adapter);
+    QVERIFY(answer);
+    QVERIFY2(*answer, whyNot(*answer));
+    const MetricsSnapshot &snapshot = answer->value();
+
+    const QString url = QString::fromLatin1(fake.url());
+    const QList<QPair<QString, QString>> expected{{QStringLiteral("1.0.0"), stableReason},
+                                                  {QStringLiteral("2.0.0"), canaryReason}};
+    for (const auto &[version, reason] : expected) {
+        const VersionMetrics &metrics = versionOf(snapshot, version);
+        if (reason.isEmpty()) {
+            QVERIFY2(metrics.latency, qPrintable(version));
+            QCOMPARE(metrics.latency->total(), metrics.requests);
+            QVERIFY(!metrics.noData.contains(QStringLiteral("latency")));
+        } else {
+            QCOMPARE(metrics.latency, std::nullopt);
+            QCOMPARE(metrics.noData.value(QStringLiteral("latency")),
+                     reason.contains(QStringLiteral("%1")) ? reason.arg(url) : reason);
+        }
+        // The rest of the snapshot stands.
+        QCOMPARE(metrics.noData.keys(),
+                 reason.isEmpty() ? QStringList() : QStringList{QStringLiteral("latency")});
+        QCOMPARE(metrics.p50Ms, 20.0);
+        QVERIFY(metrics.custom.contains(QStringLiteral("orders_per_request")));
+    }
+    QCOMPARE(versionOf(snapshot, QStringLiteral("1.0.0")).requests, 375);
+    QCOMPARE(versionOf(snapshot, QStringLiteral("2.0.0")).requests, 90);
+    QCOMPARE(versionOf(snapshot, QStringLiteral("2.0.0")).errorRatio, 0.02);
+    QCOMPARE(toString(adapter->connectionState()), state);
+}
+
+void TestPrometheus::readsHistogramsRunPerVersion()
+{
+    FakePrometheus fake([](const ReceivedRequest &request) -> Reply {
+        const QString query = request.item(QStringLiteral("query"));
+        if (query == QLatin1StringView("rr{service=\"checkout\"}"))
+            return {200, vectorAnswer({{QStringLiteral("1.0.0"), QStringLiteral("12.5")},
+                                       {QStringLiteral("2.0.0"), QStringLiteral("3")}})};
+        if (query.startsWith(QLatin1StringView("p50")))
+            return {200, vectorAnswer({{QString(), QStringLiteral("20")}})};
+        if (query == QLatin1StringView("buckets{version=\"1.0.0\"}"))
+            return {200, seriesAnswer(bucketsOf(
+                             QString(), {{QStringLiteral("0.25"), QStringLiteral("370.2")},
+                                         {QStringLiteral("+Inf"), QStringLiteral("375")}}))};
+        if (query == QLatin1StringView("buckets{version=\"2.0.0\"}"))
+            return {200, seriesAnswer(bucketsOf(
+                             QString(), {{QStringLiteral("0.25"), QStringLiteral("60.4")},
+                                         {QStringLiteral("+Inf"), QStringLiteral("89.6")}}))};
+        return {200, vectorAnswer({{QStringLiteral("1.0.0"), QStringLiteral("0.01")},
+                                   {QStringLiteral("2.0.0"), QStringLiteral("0.02")}})};
+    });
+    QVERIFY(fake.listen());
+    RealClock clock;
+    QByteArray settings = fakeSettings(fake.url());
+    settings.replace("latency_buckets: 'buckets'",
+                     "latency_buckets: 'buckets{version=\"$version\"}'");
+    auto adapter = makeAdapter(settings, &clock);
+    const auto answer = metricsOf(*adapter);
+    QVERIFY(answer);
+    QVERIFY2(*answer, whyNot(*answer));
+    QCOMPARE(versionOf(answer->value(), QStringLiteral("1.0.0")).latency,
+             (LatencyHistogram{{250}, {370, 375}}));
+    QCOMPARE(versionOf(answer->value(), QStringLiteral("2.0.0")).latency,
+             (LatencyHistogram{{250}, {61, 90}}));
+    for (const QString &version : {QStringLiteral("1.0.0"), QStringLiteral("2.0.0")}) {
+        const QList<ReceivedRequest> asked
+            = fake.receivedFor(QStringLiteral("buckets{version=\"%1\"}").arg(version));
+        QCOMPARE(asked.size(), 1);
+        QCOMPARE(asked[0].item(QStringLiteral("time")), QStringLiteral("1767603600.500"));
+    }
+    QCOMPARE(toString(adapter->connectionState()), QStringLiteral("connected"));
 }
 
 void TestPrometheus::refusedRequestRateFailsTheSnapshot()
@@ -979,6 +1468,9 @@ void TestPrometheus::oneFailingServiceDegradesTheAdapter()
             return {422, errorAnswer(QStringLiteral("execution"), QStringLiteral("out of memory"))};
         if (query.startsWith(QLatin1StringView("p50")))
             return {200, vectorAnswer({{QString(), QStringLiteral("20")}})};
+        if (query == QLatin1StringView("buckets"))
+            return {200, seriesAnswer(bucketsOf(QStringLiteral("1.0.0"),
+                                                {{QStringLiteral("+Inf"), QStringLiteral("60")}}))};
         return {200, vectorAnswer({{QStringLiteral("1.0.0"), QStringLiteral("2")}})};
     });
     QVERIFY(fake.listen());
@@ -1097,6 +1589,10 @@ void TestPrometheus::recoversWhenPrometheusComesBack()
     FakePrometheus fake([](const ReceivedRequest &request) -> Reply {
         if (request.item(QStringLiteral("query")).startsWith(QLatin1StringView("p50")))
             return {200, vectorAnswer({{QString(), QStringLiteral("20")}})};
+        if (request.item(QStringLiteral("query")) == QLatin1StringView("buckets"))
+            return {200, seriesAnswer(bucketsOf(QStringLiteral("1.0.0"),
+                                                {{QStringLiteral("0.1"), QStringLiteral("45")},
+                                                 {QStringLiteral("+Inf"), QStringLiteral("60")}}))};
         return {200, vectorAnswer({{QStringLiteral("1.0.0"), QStringLiteral("2")}})};
     });
     QVERIFY(fake.listen(port));
@@ -1109,6 +1605,7 @@ void TestPrometheus::recoversWhenPrometheusComesBack()
     QCOMPARE(up->value().versions.size(), 1);
     QCOMPARE(up->value().versions[0].requestsPerSecond, 2.0);
     QCOMPARE(up->value().versions[0].p50Ms, 20.0);
+    QCOMPARE(up->value().versions[0].latency, (LatencyHistogram{{100}, {45, 60}}));
     QVERIFY(up->value().versions[0].noData.isEmpty());
     QVERIFY(changed.size() >= 2);
     QVERIFY(states.size() >= 2);
@@ -1267,8 +1764,82 @@ queries:
                  QByteArray::number(metrics->p99Ms).constData());
     }
     QCOMPARE(healthy.errorRatio, 0.0);
-    QVERIFY2(std::abs(failing.errorRatio - 0.3) <= 0.1,
+    // A binomial share of a few hundred requests: within 4.5 standard deviations.
+    QVERIFY2(std::abs(failing.errorRatio - 0.3)
+                 <= 4.5 * std::sqrt(0.3 * 0.7 / double(failing.requests)),
              QByteArray::number(failing.errorRatio).constData());
+
+    // What Prometheus itself counts over the snapshot's window, at its evaluation time.
+    auto countsAt = [&](const QString &expression) {
+        // Encoded by hand: QUrlQuery leaves the '+' of "+Inf" alone, which reads as a space.
+        const QByteArray query
+            = "query="
+              + QUrl::toPercentEncoding(
+                  QStringLiteral("sum by (version) (increase(%1[5s]))").arg(expression))
+              + "&time=" + QUrl::toPercentEncoding(formatPrometheusTime(snapshot.at));
+        QUrl url(QString::fromLatin1(prometheusUrl + "/api/v1/query"));
+        url.setQuery(QString::fromLatin1(query), QUrl::StrictMode);
+        QNetworkReply *reply = network.get(QNetworkRequest(url));
+        QSignalSpy finished(reply, &QNetworkReply::finished);
+        finished.wait(2000);
+        const Result<Answer, AnswerProblem> answer = parseAnswer(reply->readAll());
+        reply->deleteLater();
+        if (!answer)
+            qFatal("Prometheus did not answer %s", qPrintable(expression));
+        const auto byVersion = instantByVersion(answer.value(), QStringLiteral("version"));
+        QMap<QString, double> counts;
+        for (auto it = byVersion.value().cbegin(); it != byVersion.value().cend(); ++it)
+            counts.insert(it.key(), it->value);
+        return counts;
+    };
+    const QMap<QString, double> requestsCounted
+        = countsAt(QStringLiteral("http_requests_total{service=\"checkout\"}"));
+    const QMap<QString, double> errorsCounted
+        = countsAt(QStringLiteral("http_requests_total{service=\"checkout\",code=\"500\"}"));
+    const QMap<QString, double> histogramTotals = countsAt(
+        QStringLiteral("http_request_duration_seconds_bucket{service=\"checkout\",le=\"+Inf\"}"));
+
+    // The demo service's buckets, per version, counting the version's requests of the window.
+    const QList<double> demoBoundsMs{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+    for (const VersionMetrics *metrics : {&healthy, &failing}) {
+        const QByteArray what = metrics->version.toUtf8();
+        // The request count and the error count a judge takes from the snapshot are
+        // Prometheus' own counts of the window, to the request.
+        QVERIFY2(std::abs(double(metrics->requests) - requestsCounted.value(metrics->version)) <= 1,
+                 QByteArray(what + ": " + QByteArray::number(metrics->requests)
+                            + " requests, Prometheus "
+                            + QByteArray::number(requestsCounted.value(metrics->version)))
+                     .constData());
+        const qint64 errors = std::llround(double(metrics->requests) * metrics->errorRatio);
+        QVERIFY2(std::abs(double(errors) - errorsCounted.value(metrics->version)) <= 1,
+                 QByteArray(what + ": " + QByteArray::number(errors) + " errors, Prometheus "
+                            + QByteArray::number(errorsCounted.value(metrics->version)))
+                     .constData());
+
+        QVERIFY2(metrics->latency, what.constData());
+        const LatencyHistogram &latency = *metrics->latency;
+        QCOMPARE(latency.boundsMs, demoBoundsMs);
+        QCOMPARE(latency.cumulativeCounts.size(), demoBoundsMs.size() + 1);
+        for (qsizetype i = 1; i < latency.cumulativeCounts.size(); ++i)
+            QVERIFY2(latency.cumulativeCounts[i] >= latency.cumulativeCounts[i - 1],
+                     what.constData());
+        // Matched to the requests; Prometheus' extrapolated total is close to them anyway.
+        QCOMPARE(latency.total(), metrics->requests);
+        const double histogramTotal = histogramTotals.value(metrics->version);
+        QVERIFY2(std::abs(histogramTotal - double(metrics->requests))
+                     <= 0.05 * double(metrics->requests) + 2,
+                 QByteArray(what + ": histogram " + QByteArray::number(histogramTotal)
+                            + ", requests " + QByteArray::number(metrics->requests))
+                     .constData());
+        // Each request waited its 20 ms before being answered.
+        QCOMPARE(latency.slowerThan(10), std::optional<qint64>(metrics->requests));
+    }
+    // No requests, and a histogram that says so: counts of zero, not a missing figure.
+    const VersionMetrics &idleVersion = versionOf(snapshot, QStringLiteral("3.0.0"));
+    QVERIFY(idleVersion.latency);
+    QCOMPARE(idleVersion.latency->boundsMs, demoBoundsMs);
+    QCOMPARE(idleVersion.latency->total(), 0);
+    QVERIFY(!idleVersion.noData.contains(QStringLiteral("latency")));
 
     // The version without traffic: a request rate of zero, and reasons instead of the rest.
     const VersionMetrics &idle = versionOf(snapshot, QStringLiteral("3.0.0"));

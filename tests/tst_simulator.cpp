@@ -115,6 +115,12 @@ qint64 requestsOf(const MetricsSnapshot &metrics, const QString &version)
     return measured ? measured->requests : 0;
 }
 
+// Errors as a sequential judge counts them from a snapshot.
+qint64 errorsOf(const VersionMetrics &metrics)
+{
+    return std::llround(double(metrics.requests) * metrics.errorRatio);
+}
+
 int countIn(const FleetSnapshot &fleet, const QString &version, InstanceState state)
 {
     int count = 0;
@@ -144,8 +150,11 @@ private Q_SLOTS:
     void resourceMetricsNeedReadyInstances();
     void businessMetricsConvergeToTheirRatio_data();
     void businessMetricsConvergeToTheirRatio();
+    void countsAreThoseOfTheInterval();
     void errorRateFaults_data();
     void errorRateFaults();
+    void faultsShowInTheirVersionsCountsOnly_data();
+    void faultsShowInTheirVersionsCountsOnly();
     void weightTriggeredFaultsWaitForTheirStage_data();
     void weightTriggeredFaultsWaitForTheirStage();
     void smokeTrafficReachesIdleColours_data();
@@ -546,6 +555,71 @@ void TestSimulator::businessMetricsConvergeToTheirRatio()
     }
 }
 
+void TestSimulator::countsAreThoseOfTheInterval()
+{
+    // Both versions serving, one with errors and a latency of its own, looked at tick after tick
+    // over a window of several ticks.
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml({.simulator = "      metrics_window: 5s\n"})));
+    w.session->start();
+    scaleTo(w, canary, 2);
+    w.run(30s);
+    setCanaryWeight(w, 30);
+    w.run(5s); // a window of the canary at its weight
+    const auto bounds = LatencyHistogram::defaultBoundsMs();
+    const QList<double> expectedBounds(bounds.begin(), bounds.end());
+    for (int tick = 0; tick < 20; ++tick) {
+        w.run(1s);
+        const MetricsSnapshot metrics = metricsOf(w);
+        QCOMPARE(metrics.versions.size(), 2);
+        for (const VersionMetrics &version : metrics.versions) {
+            const QByteArray what
+                = version.version.toUtf8() + " at tick " + QByteArray::number(tick);
+            QVERIFY2(version.requests > 500, what.constData());
+            QVERIFY2(version.latency, what.constData());
+            const LatencyHistogram &latency = *version.latency;
+            QCOMPARE(latency.boundsMs, expectedBounds);
+            QCOMPARE(latency.cumulativeCounts.size(), latency.boundsMs.size() + 1);
+            // The histogram counts the requests the snapshot reports, each once.
+            QCOMPARE(latency.total(), version.requests);
+            QVERIFY2(latency.cumulativeCounts.constFirst() >= 0, what.constData());
+            for (qsizetype i = 1; i < latency.cumulativeCounts.size(); ++i)
+                QVERIFY2(latency.cumulativeCounts[i] >= latency.cumulativeCounts[i - 1],
+                         what.constData());
+            // The quantiles the snapshot reports are this histogram's ...
+            QCOMPARE(version.p99Ms, latency.quantileMs(0.99));
+            QCOMPARE(version.p50Ms, latency.quantileMs(0.5));
+            // ... so a bound at or above the p99 has at most 1 % of the requests above it, and
+            // one below it more (the configured p99 of 400 ms is far below the highest bound).
+            const double onePercent = double(version.requests) - 0.99 * double(version.requests);
+            for (const double bound : latency.boundsMs) {
+                const std::optional<qint64> slower = latency.slowerThan(bound);
+                QVERIFY2(slower, what.constData());
+                QVERIFY2(bound >= version.p99Ms ? double(*slower) <= onePercent
+                                                : double(*slower) > onePercent,
+                         qPrintable(QStringLiteral("%1: %2 slower than %3 ms, p99 %4 ms")
+                                        .arg(QString::fromUtf8(what))
+                                        .arg(*slower)
+                                        .arg(bound)
+                                        .arg(version.p99Ms)));
+            }
+            // The error ratio is errors over requests of the same ticks: a whole count.
+            const double errors = double(version.requests) * version.errorRatio;
+            QVERIFY2(std::abs(errors - double(errorsOf(version))) < 1e-6,
+                     qPrintable(QString::number(errors, 'g', 17)));
+            QVERIFY2(errorsOf(version) >= 0 && errorsOf(version) <= version.requests,
+                     what.constData());
+        }
+        // The canary fails a tenth of its requests, the stable version a hundredth.
+        QVERIFY2(errorsOf(*metrics.find(canary)) > errorsOf(*metrics.find(stable)),
+                 qPrintable(QStringLiteral("canary %1 of %2, stable %3 of %4")
+                                .arg(errorsOf(*metrics.find(canary)))
+                                .arg(metrics.find(canary)->requests)
+                                .arg(errorsOf(*metrics.find(stable)))
+                                .arg(metrics.find(stable)->requests)));
+    }
+}
+
 void TestSimulator::errorRateFaults_data()
 {
     QTest::addColumn<QByteArray>("change");
@@ -651,6 +725,78 @@ void TestSimulator::weightTriggeredFaultsWaitForTheirStage()
         w.run(10min);
         QVERIFY2(measured() > faultyAbove, qPrintable(QString::number(measured())));
     }
+}
+
+void TestSimulator::faultsShowInTheirVersionsCountsOnly_data()
+{
+    QTest::addColumn<QByteArray>("fault");
+    QTest::addColumn<QString>("count");       // "errors", or "slow": requests slower than 400 ms
+    QTest::addColumn<double>("stableShare");  // of the stable version's requests, throughout
+    QTest::addColumn<double>("canaryBefore"); // of the canary's, before the fault
+    QTest::addColumn<double>("canaryDuring"); // and while it lasts
+
+    // The stable version fails 1 % of its requests, the canary 10 %; both have a p99 of 400 ms,
+    // so 1 % of their requests are slower than that.
+    QTest::newRow("error rate") << QByteArray("kind: error_rate, error_rate: 50%")
+                                << QStringLiteral("errors") << 0.01 << 0.1 << 0.5;
+    // Four times slower: a median of 200 ms, and 22 % of the requests above 400 ms.
+    QTest::newRow("latency") << QByteArray("kind: latency, factor: 4") << QStringLiteral("slow")
+                             << 0.01 << 0.01 << 0.22;
+}
+
+void TestSimulator::faultsShowInTheirVersionsCountsOnly()
+{
+    QFETCH(QByteArray, fault);
+    QFETCH(QString, count);
+    QFETCH(double, stableShare);
+    QFETCH(double, canaryBefore);
+    QFETCH(double, canaryDuring);
+
+    SimulatedWorkspace w;
+    QVERIFY(!w.open(workspaceYaml(
+        {.simulator
+         = "      metrics_window: 30s\n      faults:\n        - {at: 80s, service: shop, "
+           "environment: production, version: 1.1.0, duration: 5m, "
+           + fault + "}\n"})));
+    auto counted = [&](const VersionMetrics &version) {
+        if (count == QLatin1String("errors"))
+            return errorsOf(version);
+        const std::optional<qint64> slow = version.latency->slowerThan(400);
+        if (!slow)
+            qFatal("400 ms is not a bucket bound of the simulator's histogram");
+        return *slow;
+    };
+    // Within four standard deviations of the expected share of the interval's requests.
+    auto near = [](qint64 events, qint64 requests, double share) {
+        const double expected = share * double(requests);
+        const double tolerance = 4 * std::sqrt(expected * (1 - share)) + 1;
+        return std::abs(double(events) - expected) <= tolerance;
+    };
+    auto describe = [](qint64 events, qint64 requests) {
+        return QByteArray::number(events) + " of " + QByteArray::number(requests);
+    };
+
+    w.session->start();
+    scaleTo(w, canary, 2);
+    w.run(30s);
+    setCanaryWeight(w, 50);
+    w.run(30s);
+    const MetricsSnapshot before = metricsOf(w);
+    w.run(60s); // the fault began at 80 s: the window from 90 s to 120 s is all fault
+    const MetricsSnapshot during = metricsOf(w);
+
+    for (const MetricsSnapshot *metrics : {&before, &during}) {
+        const VersionMetrics &baseline = *metrics->find(stable);
+        QVERIFY2(near(counted(baseline), baseline.requests, stableShare),
+                 describe(counted(baseline), baseline.requests).constData());
+    }
+    const VersionMetrics &canaryBeforeMetrics = *before.find(canary);
+    const VersionMetrics &canaryDuringMetrics = *during.find(canary);
+    QVERIFY(canaryBeforeMetrics.requests > 5000 && canaryDuringMetrics.requests > 5000);
+    QVERIFY2(near(counted(canaryBeforeMetrics), canaryBeforeMetrics.requests, canaryBefore),
+             describe(counted(canaryBeforeMetrics), canaryBeforeMetrics.requests).constData());
+    QVERIFY2(near(counted(canaryDuringMetrics), canaryDuringMetrics.requests, canaryDuring),
+             describe(counted(canaryDuringMetrics), canaryDuringMetrics.requests).constData());
 }
 
 void TestSimulator::smokeTrafficReachesIdleColours_data()

@@ -203,6 +203,12 @@ void PrometheusAdapter::sendMetricQuery(const std::shared_ptr<Round> &round,
               {{QStringLiteral("query"), queryText(query, round->service, version)},
                {QStringLiteral("time"), time}},
               [this, round, metric, version](Result<Answer, Error> result) {
+                  if (metric == latencyBucketsQuery) {
+                      takeHistograms(*round, version, result);
+                      if (--round->pending == 0)
+                          finishRound(round, round->builder->snapshot());
+                      return;
+                  }
                   SnapshotBuilder &builder = *round->builder;
                   auto fail = [&](const Error &error) {
                       builder.setFailed(metric, version, error.message);
@@ -226,6 +232,49 @@ void PrometheusAdapter::sendMetricQuery(const std::shared_ptr<Round> &round,
                   if (--round->pending == 0)
                       finishRound(round, builder.snapshot());
               });
+}
+
+void PrometheusAdapter::takeHistograms(Round &round, const QString &version,
+                                       const Result<Answer, Error> &result)
+{
+    SnapshotBuilder &builder = *round.builder;
+    const QString metric = latencyBucketsQuery;
+    // Whatever goes wrong, the version's latency stays empty with the reason, the rest of the
+    // snapshot stands, and the adapter says it is degraded: the query needs fixing.
+    auto fail = [&](const QString &failedVersion, const Error &error) {
+        builder.setFailed(latencyNoDataKey, failedVersion, error.message);
+        round.failures.append(error.message);
+    };
+    if (!result)
+        return fail(version, result.error());
+    QMap<QString, QList<Series>> byVersion;
+    if (version.isEmpty()) {
+        const auto grouped = bucketSeriesByVersion(result.value(), m_settings.versionLabel);
+        if (!grouped)
+            return fail({}, unusableAnswer(round.service, metric, grouped.error()));
+        byVersion = grouped.value();
+    } else {
+        const auto series = bucketSeriesOfOneVersion(result.value());
+        if (!series)
+            return fail(version, unusableAnswer(round.service, metric, series.error()));
+        if (!series.value().isEmpty())
+            byVersion.insert(version, series.value());
+    }
+    const QStringList versions = version.isEmpty() ? builder.versions() : QStringList{version};
+    for (const QString &each : versions) {
+        const auto series = byVersion.constFind(each);
+        if (series == byVersion.cend()) {
+            builder.setBuckets(each, std::nullopt);
+            continue;
+        }
+        const Result<BucketCounts, QString> buckets = readBuckets(*series, m_settings.versionLabel);
+        if (buckets)
+            builder.setBuckets(each, buckets.value());
+        else
+            fail(each, unusableAnswer(
+                           round.service, metric,
+                           QStringLiteral("the histogram of %1 %2").arg(each, buckets.error())));
+    }
 }
 
 void PrometheusAdapter::finishRound(const std::shared_ptr<Round> &round,

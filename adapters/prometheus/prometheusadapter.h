@@ -18,9 +18,9 @@
 namespace sb::prom {
 
 // Metrics from a Prometheus server through its HTTP API. Every poll_interval it reads each
-// service's metrics (request_rate first, which names the versions, then the other queries at
-// the same evaluation time), one round at a time per service so a slow server does not pile
-// requests up, and says metricsChanged after each round.
+// service's metrics (request_rate first, which names the versions, then the other queries,
+// the latency histogram among them, at the same evaluation time), one round at a time per
+// service so a slow server does not pile requests up, and says metricsChanged after each round.
 class PrometheusAdapter final : public Adapter, public MetricsSource
 {
     Q_OBJECT
@@ -55,6 +55,8 @@ private:
     void onRequestRate(const std::shared_ptr<Round> &round, const Result<Answer, Error> &result);
     void sendMetricQuery(const std::shared_ptr<Round> &round, const QueryTemplate &query,
                          const QString &version);
+    // The histogram query's answer: each version's latency, or why it has none.
+    void takeHistograms(Round &round, const QString &version, const Result<Answer, Error> &result);
     void finishRound(const std::shared_ptr<Round> &round, Result<MetricsSnapshot> result);
     void updateConnectionState();
 

@@ -31,6 +31,14 @@ QString latencyQuantile(const QString &quantile)
         .arg(quantile);
 }
 
+// Each version's requests per latency bucket over the window, as counts rather than rates:
+// what a sequential gate counts slow requests from. increase() extrapolates like rate(), so the
+// counts are not whole numbers; the adapter matches them to the request count and rounds them
+// (see SnapshotBuilder::setBuckets).
+const QString latencyBuckets = QStringLiteral(
+    R"(sum by ($version_label, le) )"
+    R"((increase(http_request_duration_seconds_bucket{service="$service"}[$window])))");
+
 QString placeholderList()
 {
     QStringList names;
@@ -44,6 +52,7 @@ QStringList knownMetricNames(const Workspace *workspace)
     QStringList names;
     for (const MetricDefinition &metric : builtInMetrics())
         names.append(metric.name);
+    names.append(QString(latencyBucketsQuery));
     if (workspace) {
         for (const MetricDefinition &metric : workspace->metrics) {
             if (!names.contains(metric.name))
@@ -139,6 +148,7 @@ const QList<QueryTemplate> &defaultQueries()
         makeQuery(QStringLiteral("error_rate"), errorRate),
         makeQuery(QStringLiteral("p50_latency"), latencyQuantile(QStringLiteral("0.5"))),
         makeQuery(QStringLiteral("p99_latency"), latencyQuantile(QStringLiteral("0.99"))),
+        makeQuery(QString(latencyBucketsQuery), latencyBuckets),
     };
     return queries;
 }

@@ -23,17 +23,17 @@ struct PrometheusSettings {
     Duration pollInterval{std::chrono::seconds(5)};
     Duration window{std::chrono::seconds(30)};
     QString versionLabel = QStringLiteral("version");
-    // request_rate first (its answer decides the versions), then the other built-in metrics,
-    // then the rest by name.
+    // request_rate first (its answer decides the versions), then the other built-in metrics
+    // and latency_buckets (the latency histogram), then the rest by name.
     QList<QueryTemplate> queries;
 
     const QueryTemplate *query(const QString &metric) const;
     QStringList metricNames() const;
 };
 
-// The queries used for metrics the settings give none for. They fit services instrumented like
-// the demo service: a counter http_requests_total{service, version, code} and a histogram
-// http_request_duration_seconds{service, version}.
+// The queries used for metrics the settings give none for, latency_buckets included. They fit
+// services instrumented like the demo service: a counter http_requests_total{service, version,
+// code} and a histogram http_request_duration_seconds{service, version}.
 const QList<QueryTemplate> &defaultQueries();
 
 // Validates `spec.settings` (the metric names of `queries` against the built-in metrics and

@@ -5,6 +5,8 @@
 #include <QJsonObject>
 #include <QJsonParseError>
 #include <QJsonValue>
+#include <QLocale>
+#include <QRegularExpression>
 
 #include <algorithm>
 #include <cmath>
@@ -264,6 +266,45 @@ QString tooManySeries(qsizetype count)
         .arg(count);
 }
 
+QString histogramGroupAdvice(const QString &versionLabel)
+{
+    return QStringLiteral("group the query by version and bucket, as in sum by (%1, le) "
+                          "(increase(..._bucket[$window]))")
+        .arg(versionLabel);
+}
+
+// A value as Prometheus writes it: "NaN", "+Inf", "-3".
+QString formatValue(double value)
+{
+    if (std::isnan(value))
+        return QStringLiteral("NaN");
+    if (std::isinf(value))
+        return value > 0 ? QStringLiteral("+Inf") : QStringLiteral("-Inf");
+    return QString::number(value);
+}
+
+QString formatBoundMs(double boundMs)
+{
+    return QStringLiteral("%1 ms").arg(boundMs);
+}
+
+// How `bounds` differ from `other`'s, at the first bound where they do, for a noData reason.
+QString boundsDifference(const QList<double> &bounds, const QList<double> &other,
+                         const QString &otherVersion)
+{
+    qsizetype i = 0;
+    while (i < bounds.size() && i < other.size() && bounds.at(i) == other.at(i))
+        ++i;
+    if (i < bounds.size() && i < other.size())
+        return QStringLiteral("it has a bucket bound at %1 where %2 has %3")
+            .arg(formatBoundMs(bounds.at(i)), otherVersion, formatBoundMs(other.at(i)));
+    if (i < bounds.size())
+        return QStringLiteral("it has a bucket bound at %1 that %2 has not")
+            .arg(formatBoundMs(bounds.at(i)), otherVersion);
+    return QStringLiteral("it has no bucket bound at %1 as %2 has")
+        .arg(formatBoundMs(other.at(i)), otherVersion);
+}
+
 } // namespace
 
 const QStringList &placeholderNames()
@@ -414,6 +455,125 @@ QString formatPrometheusTime(TimePoint at)
     return QStringLiteral("%1.%2").arg(ms / 1000).arg(ms % 1000, 3, 10, QLatin1Char('0'));
 }
 
+std::optional<double> bucketBoundMs(const QString &le)
+{
+    // What Prometheus accepts in `le` (Go's ParseFloat): the infinity in any case, and decimals.
+    const QString text = le.trimmed();
+    for (const char *infinity : {"+Inf", "Inf", "+Infinity", "Infinity"}) {
+        if (text.compare(QLatin1StringView(infinity), Qt::CaseInsensitive) == 0)
+            return std::numeric_limits<double>::infinity();
+    }
+    static const QRegularExpression decimal(
+        QStringLiteral(R"(^\+?(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d{1,4}))?$)"));
+    const QRegularExpressionMatch match = decimal.match(text);
+    if (!match.hasMatch())
+        return std::nullopt;
+    // Milliseconds by moving the decimal point, not by multiplying by 1000, which would give
+    // 300.00000000000006 for "0.3".
+    const int exponent = match.capturedView(2).isEmpty() ? 0 : match.capturedView(2).toInt();
+    bool ok = false;
+    const double ms
+        = QLocale::c().toDouble(match.captured(1) + QStringLiteral("e%1").arg(exponent + 3), &ok);
+    if (!ok || !std::isfinite(ms))
+        return std::nullopt;
+    return ms;
+}
+
+Result<QMap<QString, QList<Series>>, QString> bucketSeriesByVersion(const Answer &answer,
+                                                                    const QString &versionLabel)
+{
+    switch (answer.type) {
+    case ResultType::Matrix: return rangeInsteadOfInstant();
+    case ResultType::Scalar:
+        return QStringLiteral("it is a single number (scalar) where a histogram's buckets "
+                              "belong; %1")
+            .arg(histogramGroupAdvice(versionLabel));
+    case ResultType::Vector: break;
+    }
+    QMap<QString, QList<Series>> byVersion;
+    for (qsizetype i = 0; i < answer.series.size(); ++i) {
+        const Series &series = answer.series.at(i);
+        const auto label = series.labels.constFind(versionLabel);
+        if (label == series.labels.cend())
+            return QStringLiteral("series %1 %2 has no '%3' label; %4")
+                .arg(i + 1)
+                .arg(formatLabels(series.labels), versionLabel, histogramGroupAdvice(versionLabel));
+        byVersion[*label].append(series);
+    }
+    return byVersion;
+}
+
+Result<QList<Series>, QString> bucketSeriesOfOneVersion(const Answer &answer)
+{
+    switch (answer.type) {
+    case ResultType::Matrix: return rangeInsteadOfInstant();
+    case ResultType::Scalar:
+        return QStringLiteral("it is a single number (scalar) where a histogram's buckets "
+                              "belong; group the query by bucket, as in sum by (le) "
+                              "(increase(..._bucket[$window]))");
+    case ResultType::Vector: break;
+    }
+    return answer.series;
+}
+
+Result<BucketCounts, QString> readBuckets(const QList<Series> &series, const QString &versionLabel)
+{
+    QMap<double, double> countByBound; // ordered by bound, +Inf last
+    QMap<double, QString> leByBound;   // as written, for messages
+    for (const Series &bucket : series) {
+        const auto le = bucket.labels.constFind(QStringLiteral("le"));
+        if (le == bucket.labels.cend())
+            return QStringLiteral("has a series without an 'le' label, %1; %2")
+                .arg(formatLabels(bucket.labels), histogramGroupAdvice(versionLabel));
+        const std::optional<double> bound = bucketBoundMs(*le);
+        if (!bound)
+            return QStringLiteral("has a bucket le=\"%1\", which is not a number of seconds; "
+                                  "query a Prometheus histogram's _bucket series")
+                .arg(le->left(40));
+        if (leByBound.contains(*bound))
+            return QStringLiteral("has two series for one bucket, le=\"%1\" and le=\"%2\"; %3")
+                .arg(leByBound.value(*bound), *le, histogramGroupAdvice(versionLabel));
+        const double count = bucket.samples.constFirst().value;
+        if (!std::isfinite(count) || count < 0)
+            return QStringLiteral("counts %1 requests in the bucket le=\"%2\", which is not a "
+                                  "count; take increase() of the _bucket series")
+                .arg(formatValue(count), *le);
+        leByBound.insert(*bound, *le);
+        countByBound.insert(*bound, count);
+    }
+    if (countByBound.isEmpty() || !std::isinf(countByBound.lastKey()))
+        return QStringLiteral("has no bucket le=\"+Inf\", which holds the total; keep every "
+                              "bucket in the query (filter on other labels, not on le)");
+    BucketCounts buckets;
+    for (auto it = countByBound.cbegin(); it != countByBound.cend(); ++it) {
+        if (!std::isinf(it.key()))
+            buckets.boundsMs.append(it.key());
+        buckets.cumulative.append(it.value());
+    }
+    return buckets;
+}
+
+LatencyHistogram histogramOfRequests(const BucketCounts &buckets, qint64 requests)
+{
+    Q_ASSERT(buckets.cumulative.size() == buckets.boundsMs.size() + 1);
+    LatencyHistogram histogram;
+    histogram.boundsMs = buckets.boundsMs;
+    // Each series is extrapolated on its own, so a bucket can come out a little below the one
+    // before it; cumulative counts never fall, so it is lifted to its predecessor.
+    QList<double> lifted;
+    double floor = 0;
+    for (const double count : buckets.cumulative)
+        lifted.append(floor = std::max(floor, count));
+    const double total = lifted.isEmpty() ? 0 : lifted.last();
+    Q_ASSERT(total > 0 || requests == 0);
+    for (const double count : std::as_const(lifted))
+        histogram.cumulativeCounts.append(total > 0 ? std::llround(count * double(requests) / total)
+                                                    : 0);
+    if (!histogram.cumulativeCounts.isEmpty())
+        histogram.cumulativeCounts.last() = requests;
+    return histogram;
+}
+
 // ---- SnapshotBuilder ----
 
 SnapshotBuilder::SnapshotBuilder(const QMap<QString, Sample> &requestRates, Duration window,
@@ -494,6 +654,97 @@ void SnapshotBuilder::setFailed(const QString &metric, const QString &version,
         if (!version.isEmpty() && metrics.version != version)
             continue;
         metrics.noData.insert(metric, reason);
+    }
+}
+
+void SnapshotBuilder::setBuckets(const QString &version, std::optional<BucketCounts> buckets)
+{
+    VersionMetrics *metrics = find(version);
+    if (!metrics)
+        return;
+    if (buckets) {
+        m_buckets.insert(version, *buckets);
+    } else {
+        m_buckets.remove(version);
+        metrics->latency.reset();
+        metrics->noData.insert(
+            latencyNoDataKey,
+            QStringLiteral("Prometheus has no %1 for %2 in the last %3: no "
+                           "samples, or its query does not match this version")
+                .arg(latencyBucketsQuery, version, formatPromDuration(m_snapshot.interval)));
+    }
+    placeHistograms();
+}
+
+// Called again as each version's buckets arrive (one query per version, when the template uses
+// $version), so that the snapshot is whole after every step.
+void SnapshotBuilder::placeHistograms()
+{
+    // The bounds most versions share. A slow request is counted at a bucket bound, so canary and
+    // baseline must share theirs; a version that changed its buckets cannot be compared. On a
+    // tie no version is the odd one out, and none is compared.
+    QList<QPair<QList<double>, int>> boundsSeen;
+    for (const BucketCounts &buckets : std::as_const(m_buckets)) {
+        auto seen = std::find_if(boundsSeen.begin(), boundsSeen.end(), [&](const auto &entry) {
+            return entry.first == buckets.boundsMs;
+        });
+        if (seen == boundsSeen.end())
+            boundsSeen.append({buckets.boundsMs, 1});
+        else
+            ++seen->second;
+    }
+    std::stable_sort(boundsSeen.begin(), boundsSeen.end(),
+                     [](const auto &a, const auto &b) { return a.second > b.second; });
+    const bool tie = boundsSeen.size() > 1 && boundsSeen.at(0).second == boundsSeen.at(1).second;
+    const QString window = formatPromDuration(m_snapshot.interval);
+
+    for (auto it = m_buckets.cbegin(); it != m_buckets.cend(); ++it) {
+        VersionMetrics &metrics = *find(it.key());
+        metrics.latency.reset();
+        metrics.noData.remove(latencyNoDataKey);
+        const QList<double> &bounds = it->boundsMs;
+        if (tie || bounds != boundsSeen.constFirst().first) {
+            // Named after the first version whose bounds differ from these.
+            QString other;
+            for (auto o = m_buckets.cbegin(); o != m_buckets.cend() && other.isEmpty(); ++o) {
+                if (o->boundsMs != bounds && (tie || o->boundsMs == boundsSeen.constFirst().first))
+                    other = o.key();
+            }
+            metrics.noData.insert(
+                latencyNoDataKey,
+                QStringLiteral("Prometheus' latency histogram of %1 does not match the other "
+                               "versions': %2; slow requests are counted at a bucket bound, "
+                               "which the versions compared must share")
+                    .arg(it.key(),
+                         boundsDifference(bounds, m_buckets.value(other).boundsMs, other)));
+            continue;
+        }
+        if (metrics.noData.contains(QStringLiteral("request_rate"))) {
+            metrics.noData.insert(latencyNoDataKey,
+                                  QStringLiteral("no request count to match the latency "
+                                                 "histogram of %1 to: request_rate has none")
+                                      .arg(it.key()));
+            continue;
+        }
+        const double total = it->cumulative.isEmpty() ? 0
+                                                      : *std::max_element(it->cumulative.cbegin(),
+                                                                          it->cumulative.cend());
+        if (total <= 0 && metrics.requests > 0) {
+            metrics.noData.insert(
+                latencyNoDataKey,
+                QStringLiteral("Prometheus' latency histogram of %1 counted no requests in the "
+                               "last %2 while request_rate counted %3; the %4 and request_rate "
+                               "queries must count the same requests")
+                    .arg(it.key(), window)
+                    .arg(metrics.requests)
+                    .arg(latencyBucketsQuery));
+            continue;
+        }
+        // Scaled to `requests`, which the error count and the canary's share of requests come
+        // from too: both are the window's requests, extrapolated by rate() and increase() each in
+        // its own way, and a judge counting slow requests among them needs one count, never more
+        // slow requests than requests.
+        metrics.latency = histogramOfRequests(*it, metrics.requests);
     }
 }
 

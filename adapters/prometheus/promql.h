@@ -97,6 +97,44 @@ TimePoint toTimePoint(double prometheusTime);
 // The console's time as Prometheus reads it in a `time` parameter.
 QString formatPrometheusTime(TimePoint at);
 
+// ---- Latency histograms ---------------------------------------------------------------------
+
+// The query that reads each version's latency histogram, and the VersionMetrics::noData key
+// under which a version without one says why (the field it fills is VersionMetrics::latency).
+inline constexpr QLatin1StringView latencyBucketsQuery{"latency_buckets"};
+inline constexpr QLatin1StringView latencyNoDataKey{"latency"};
+
+// A bucket's `le` label, in seconds ("0.25", "1e-3", "+Inf"), in milliseconds: read as the
+// decimal it is written in, so "0.3" gives exactly 300 and a gate's "300ms" finds that bound.
+// Infinity for "+Inf"; none for anything that is not a number of seconds (text, NaN, negative).
+std::optional<double> bucketBoundMs(const QString &le);
+
+// One version's buckets as the query counted them over the window: what readBuckets() makes of
+// its series. Not whole numbers: increase() extrapolates to the window's edges.
+struct BucketCounts {
+    QList<double> boundsMs;   // ascending, finite
+    QList<double> cumulative; // per bound, then the +Inf bucket: boundsMs.size() + 1 entries
+
+    friend bool operator==(const BucketCounts &, const BucketCounts &) = default;
+};
+
+// The series of a histogram query grouped by version and le, by version. The error completes
+// "the answer cannot be used: ..." (a range vector, a scalar, a series without the version label)
+// and says how to group the query.
+Result<QMap<QString, QList<Series>>, QString> bucketSeriesByVersion(const Answer &answer,
+                                                                    const QString &versionLabel);
+// The series of a histogram query run for one version ($version): all of them its buckets.
+Result<QList<Series>, QString> bucketSeriesOfOneVersion(const Answer &answer);
+// One version's bucket series, one per `le`, as counts. The error completes "the histogram of
+// VERSION ...": a series without `le`, an `le` that is not a number, two series of one bucket,
+// no +Inf bucket (which holds the total), a count that is NaN, infinite or negative.
+Result<BucketCounts, QString> readBuckets(const QList<Series> &series, const QString &versionLabel);
+
+// The histogram of `requests` requests with the shape of `buckets`: each cumulative count made
+// at least its predecessor, scaled so the total is `requests`, and rounded to whole requests.
+// Needs counts in the +Inf bucket unless `requests` is 0.
+LatencyHistogram histogramOfRequests(const BucketCounts &buckets, qint64 requests);
+
 // ---- Snapshots ------------------------------------------------------------------------------
 
 // Puts a round of query answers together into one MetricsSnapshot. The request_rate answer
@@ -120,16 +158,24 @@ public:
     // What a query run for one version gave; nullopt when it returned no series.
     void setValue(const QString &metric, const QString &version, std::optional<Sample> sample);
     // A query that gave nothing usable, for one version or (empty `version`) all of them.
+    // `metric` is the noData key: latencyNoDataKey for the histogram query.
     void setFailed(const QString &metric, const QString &version, const QString &reason);
+    // What the histogram query gave for one version: its buckets, or nullopt when it returned no
+    // series for it. The version's latency is the histogram of its `requests` (see
+    // histogramOfRequests()), unless its bucket bounds differ from the other versions' or there
+    // is no request count to match: then noData says why.
+    void setBuckets(const QString &version, std::optional<BucketCounts> buckets);
 
     const MetricsSnapshot &snapshot() const { return m_snapshot; }
 
 private:
     VersionMetrics *find(const QString &version);
     void setNumber(VersionMetrics &metrics, const QString &metric, double value);
+    void placeHistograms();
 
     MetricsSnapshot m_snapshot;
     std::optional<double> m_evaluationTime;
+    QMap<QString, BucketCounts> m_buckets; // by version, as the histogram query gave them
 };
 
 } // namespace sb::prom

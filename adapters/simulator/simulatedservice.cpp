@@ -425,6 +425,8 @@ MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
         const double coveredSeconds
             = std::min(seconds, covered * std::chrono::duration<double>(m_tickLength).count());
         metrics.requestsPerSecond = coveredSeconds > 0 ? double(requests) / coveredSeconds : 0;
+        // Errors of the same ticks as `requests`, so llround(requests * errorRatio) gives back
+        // exactly the errors served: what a sequential judge counts.
         metrics.errorRatio = requests > 0 ? double(errors) / double(requests) : 0;
         if (requests > 0) {
             metrics.p50Ms = histogram.quantileMs(0.5);
@@ -444,6 +446,9 @@ MetricsSnapshot SimulatedService::metrics(TimePoint now, Duration window) const
                 metrics.custom.insert(QStringLiteral("cpu_per_request"),
                                       1000 * cpuSeconds / double(requests));
         }
+        // Counted from the same requests, so its total is `requests`; all zeros for a window
+        // without any, which is what was served rather than a missing figure.
+        metrics.latency = std::move(histogram);
         snapshot.versions.append(metrics);
     }
     return snapshot;
