@@ -1,5 +1,7 @@
 #include "canaryengine.h"
 
+#include "sequentialgate.h"
+
 #include <QDateTime>
 
 #include <algorithm>
@@ -81,8 +83,12 @@ QMap<QString, double> latestValues(const CanaryPlan &plan, const CanaryStatus &s
 {
     QMap<QString, double> values;
     for (const GateState &gate : status.gates) {
-        if (gate.last)
-            addGateValues(values, plan.gates.value(gate.gate), *gate.last, QStringLiteral("canary"),
+        const GateSpec spec = plan.gates.value(gate.gate);
+        if (spec.method == GateMethod::Sequential && status.judges.contains(gate.gate))
+            addJudgeValues(values, readJudge(status.judges.value(gate.gate).evidence,
+                                             spec.sequential.settings.alpha));
+        else if (gate.last)
+            addGateValues(values, spec, *gate.last, QStringLiteral("canary"),
                           QStringLiteral("baseline"));
     }
     return values;
@@ -257,6 +263,68 @@ void complete(CanaryDecision &decision, const ServiceStatus &observed, TimePoint
     decision.reason = QStringLiteral("Succeeded: %1 serves all traffic.").arg(status.canaryVersion);
 }
 
+// A sequential gate's look at the newest interval. Announces a change of its verdict or of the
+// judge's decision; returns false when it showed a regression and aborted the release. A gate
+// without fresh data joins `waiting` while the metrics source fails.
+bool judgeSequentially(const CanaryPlan &plan, CanaryDecision &decision, GateState &state,
+                       const ServiceStatus &observed, TimePoint now, QStringList &waiting)
+{
+    CanaryStatus &status = decision.status;
+    const GateSpec &gate = plan.gates[state.gate];
+    auto judge = status.judges.find(state.gate);
+    if (judge == status.judges.end()) // a record written before releases kept their judges
+        judge = status.judges.insert(state.gate, freshJudges(plan).value(state.gate));
+    std::optional<Measurement> m
+        = readSequentialGate(gate, *judge, state, *status.bakeStartedAt, observed.metrics,
+                             status.canaryVersion, status.stableVersion, now);
+    if (!m) {
+        const bool failing = !observed.metricsError.isEmpty();
+        if (failing || !observed.metrics)
+            waiting.append(state.gate);
+        // Evidence stops growing while the source fails: say so once, and hold the stage on it.
+        if (!failing || (state.last && state.last->verdict == Verdict::Inconclusive))
+            return true;
+        Measurement stalled;
+        stalled.at = now;
+        stalled.canaryRequests = state.last ? state.last->canaryRequests : 0;
+        stalled.baselineRequests = state.last ? state.last->baselineRequests : 0;
+        stalled.why = QStringLiteral("no metrics: %1").arg(observed.metricsError);
+        m = stalled;
+    }
+    const bool verdictChanged = !state.last || state.last->verdict != m->verdict;
+    recordMeasurement(state, *m);
+    const JudgeReading reading = readJudge(judge->evidence, gate.sequential.settings.alpha);
+    // Safe to promote stands once shown, as in signalbox-ctl judge: anytime-valid evidence may
+    // be acted on when it first suffices. Only a regression overrides it.
+    const bool keepsPromote
+        = judge->decision == JudgeDecision::Promote && reading.decision == JudgeDecision::Continue;
+    const bool decisionChanged = !keepsPromote && judge->decision != reading.decision;
+    if (decisionChanged)
+        judge->decision = reading.decision;
+    if (!verdictChanged && !decisionChanged)
+        return true;
+
+    ReleaseEvent event = makeEvent(
+        status, ReleaseEvent::Kind::GateMeasured, now,
+        QStringLiteral("gate %1: %2: %3").arg(state.gate, toString(m->verdict), m->why));
+    addJudgeValues(event.values, reading);
+    decision.events.append(event);
+    if (m->verdict != Verdict::Fail)
+        return true;
+    // The reason names only what regressed; the event above keeps the whole reading.
+    QStringList regressed;
+    for (const EventReading &counted : reading.events) {
+        if (counted.decision == JudgeDecision::Rollback)
+            regressed.append(describe(counted));
+    }
+    abortRelease(decision,
+                 QStringLiteral("gate %1 showed a regression at %2: %3")
+                     .arg(state.gate, percentText(plan.stage(status.stage).weightPercent),
+                          regressed.join(QStringLiteral("; "))),
+                 automaticActor, event.values, now);
+    return false;
+}
+
 // Takes the measurements that are due. Returns false when a gate failed and aborted the release.
 bool measureGates(const CanaryPlan &plan, CanaryDecision &decision, const ServiceStatus &observed,
                   TimePoint now, QStringList &waiting)
@@ -266,6 +334,11 @@ bool measureGates(const CanaryPlan &plan, CanaryDecision &decision, const Servic
         return true;
     for (GateState &state : status.gates) {
         const GateSpec &gate = plan.gates[state.gate];
+        if (gate.method == GateMethod::Sequential) {
+            if (!judgeSequentially(plan, decision, state, observed, now, waiting))
+                return false;
+            continue;
+        }
         // Only an interval measured wholly at this stage's weight counts.
         const GateTurn turn
             = gateTurn(gate, state, *status.bakeStartedAt, observed.metrics, observed.metricsError,
@@ -525,6 +598,7 @@ Result<CanaryDecision, QString> start(const CanaryPlan &plan, const ServiceStatu
     status.replicas = replicas;
     status.startedAt = now;
     status.startedBy = actor;
+    status.judges = freshJudges(plan);
     status.id = QStringLiteral("%1/%2:%3@%4")
                     .arg(observed.key.name, observed.key.environment, wanted,
                          QDateTime::fromMSecsSinceEpoch(toMSecsSinceEpoch(now), Qt::UTC)
@@ -705,6 +779,8 @@ Result<CanaryDecision, QString> command(const CanaryPlan &plan, const CanaryStat
         next.endedAt.reset();
         next.weightRequest.reset();
         next.canaryScaleRequest.reset();
+        // A new attempt is judged afresh: the evidence that aborted the last one would abort it.
+        next.judges = freshJudges(plan);
         enterStage(plan, next, 0, now);
         break;
     default: Q_UNREACHABLE(); // refused above

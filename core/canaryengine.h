@@ -32,6 +32,8 @@ struct CanaryStatus {
     Duration pausedDuringBake{0};           // bake time that does not count
     std::optional<TimePoint> pausedAt;
     QList<GateState> gates; // the current stage's gates, in plan order
+    // Sequential gates' evidence since the release (or its retry) started, by gate name.
+    QMap<QString, SequentialGateState> judges;
     // Why the stage last announced it could not advance, so a hold is announced once.
     QString holdReason;
 

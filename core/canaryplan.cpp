@@ -27,7 +27,7 @@ Duration CanaryPlan::worstCaseDetection() const
     for (int i = 0; i < finalStage(); ++i) {
         for (const QString &name : stages.at(i).gates) {
             const auto gate = gates.constFind(name);
-            if (gate != gates.cend())
+            if (gate != gates.cend() && gate->method == GateMethod::Threshold)
                 worst = std::max(worst, gate->interval * std::max(1, gate->failureLimit));
         }
     }
@@ -48,6 +48,30 @@ GateSpec builtInGate(const QString &name, const QString &metric, const QString &
     gate.minRequests = minRequests;
     gate.origin = QStringLiteral("built-in");
     return gate;
+}
+
+// Why a sequential gate cannot judge, starting with its name; empty when it can.
+QString sequentialGateProblem(const GateSpec &gate)
+{
+    const SequentialGate &sequential = gate.sequential;
+    if (const QString problem = checkSequentialSettings(sequential.settings); !problem.isEmpty())
+        return QStringLiteral("gate '%1', whose %2").arg(gate.name, problem);
+    if (sequential.counts.isEmpty())
+        return QStringLiteral("gate '%1', which counts nothing; it counts errors, slow_requests "
+                              "or both")
+            .arg(gate.name);
+    for (qsizetype i = 1; i < sequential.counts.size(); ++i) {
+        if (sequential.counts.indexOf(sequential.counts.at(i)) < i)
+            return QStringLiteral("gate '%1', which counts %2 twice")
+                .arg(gate.name, toString(sequential.counts.at(i)));
+    }
+    if (sequential.slowerThanMs
+        && !(*sequential.slowerThanMs > 0 && std::isfinite(*sequential.slowerThanMs)))
+        return QStringLiteral("gate '%1', whose slow requests are slower than %2 ms; that must "
+                              "be a latency above 0")
+            .arg(gate.name)
+            .arg(*sequential.slowerThanMs);
+    return {};
 }
 
 } // namespace
@@ -71,6 +95,16 @@ QList<GateSpec> builtInGates()
     };
 }
 
+GateSpec builtInJudge()
+{
+    GateSpec gate;
+    gate.name = builtInJudgeName;
+    gate.method = GateMethod::Sequential;
+    gate.minRequests = 200;
+    gate.origin = QStringLiteral("built-in");
+    return gate;
+}
+
 CanaryPlan playbookPlan(const QList<GateSpec> &gates)
 {
     CanaryPlan plan;
@@ -78,6 +112,8 @@ CanaryPlan playbookPlan(const QList<GateSpec> &gates)
     plan.origin = QStringLiteral("built-in");
     QStringList health, business, resources;
     for (const GateSpec &gate : gates) {
+        if (gate.method != GateMethod::Threshold)
+            continue;
         plan.gates.insert(gate.name, gate);
         switch (gate.metric.group) {
         case MetricGroup::Health: health.append(gate.name); break;
@@ -105,6 +141,7 @@ QString checkPlan(const CanaryPlan &plan, int *stageIndex)
     if (plan.stages.isEmpty())
         return at(-1, QStringLiteral("plan '%1' has no stages").arg(plan.name));
     double previous = 0;
+    QString sequentialGate; // the first one the stages name
     for (int i = 0; i < plan.stages.size(); ++i) {
         const CanaryStage &stage = plan.stages.at(i);
         if (!(stage.weightPercent > 0) || stage.weightPercent > 100) {
@@ -131,10 +168,25 @@ QString checkPlan(const CanaryPlan &plan, int *stageIndex)
                              .arg(stage.weightPercent));
         }
         for (const QString &gate : stage.gates) {
-            if (!plan.gates.contains(gate))
+            const auto spec = plan.gates.constFind(gate);
+            if (spec == plan.gates.cend())
                 return at(i, QStringLiteral("stage %1 names gate '%2', which is not defined")
                                  .arg(i + 1)
                                  .arg(gate));
+            if (spec->method != GateMethod::Sequential || gate == sequentialGate)
+                continue;
+            if (const QString problem = sequentialGateProblem(*spec); !problem.isEmpty())
+                return at(i, QStringLiteral("stage %1 names %2").arg(i + 1).arg(problem));
+            // Each sequential gate may blame a healthy canary with probability alpha over the
+            // release; two of them would together allow twice that.
+            if (!sequentialGate.isEmpty()) {
+                return at(i, QStringLiteral("sequential gates '%1' and '%2' (the second from stage "
+                                            "%3) in one plan: their false-alarm bounds add up; "
+                                            "judge all counts in one gate")
+                                 .arg(sequentialGate, gate)
+                                 .arg(i + 1));
+            }
+            sequentialGate = gate;
         }
     }
     if (plan.stages.last().weightPercent != 100) {

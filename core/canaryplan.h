@@ -35,27 +35,36 @@ struct CanaryPlan {
     // The sum of every bake before the final stage.
     Duration totalBake() const;
     int approvals() const;
-    // Time from a regression to the canary's weight being 0 when the worst-placed gate catches it:
-    // failureLimit measurements one interval apart, the last one a full interval after the
-    // regression began. The router call itself is not counted.
+    // Time from a regression to the canary's weight being 0 when the worst-placed threshold gate
+    // catches it: failureLimit measurements one interval apart, the last one a full interval
+    // after the regression began. The router call itself is not counted. Sequential gates are
+    // left out: they act as soon as their evidence suffices, which depends on the traffic and
+    // on how large the regression is, so they have no fixed worst case. Zero when no threshold
+    // gate checks the plan.
     Duration worstCaseDetection() const;
 
     friend bool operator==(const CanaryPlan &, const CanaryPlan &) = default;
 };
 
-// Gates every workspace has unless it defines its own under the same names: error-rate,
-// p99-latency, cpu and memory.
+// Threshold gates every workspace has unless it defines its own under the same names:
+// error-rate, p99-latency, cpu and memory.
 QList<GateSpec> builtInGates();
+// The sequential gate every workspace has unless it defines its own `judge`: errors and slow
+// requests, the default settings (alpha 0.05, k0 1, promote below 2), at least 200 canary
+// requests a stage. Only plans that name it use it.
+GateSpec builtInJudge();
+inline const QString builtInJudgeName = QStringLiteral("judge");
 
 // The playbook's plan: 1 % for 10 min on health gates; 5 % for 20 min adding business gates;
 // 25 % for 30 min adding resource gates; 50 % for 30 min; then 100 %. `gates` are all the gates
-// the workspace knows; each joins at the stage of its metric's group.
+// the workspace knows; each threshold gate joins at the stage of its metric's group. Sequential
+// gates stay out: a plan chooses its sequential gate by naming it.
 CanaryPlan playbookPlan(const QList<GateSpec> &gates);
 inline const QString playbookPlanName = QStringLiteral("playbook");
 
 // The first structural problem of a plan, in words (weights not rising, out of range, a stage
-// without gates, an unknown gate); empty when the plan is sound. `stageIndex` receives the
-// stage concerned, -1 for the plan as a whole.
+// without gates, an unknown gate, more than one sequential gate); empty when the plan is sound.
+// `stageIndex` receives the stage concerned, -1 for the plan as a whole.
 QString checkPlan(const CanaryPlan &plan, int *stageIndex = nullptr);
 
 // How many canary instances a stage runs: enough to carry its share of `replicas`, at least one.

@@ -290,6 +290,24 @@ QString toString(Verdict verdict)
     return {};
 }
 
+QString toString(GateMethod method)
+{
+    switch (method) {
+    case GateMethod::Threshold: return QStringLiteral("threshold");
+    case GateMethod::Sequential: return QStringLiteral("sequential");
+    }
+    return {};
+}
+
+std::optional<GateMethod> gateMethodFromString(const QString &text)
+{
+    for (GateMethod method : {GateMethod::Threshold, GateMethod::Sequential}) {
+        if (text == toString(method))
+            return method;
+    }
+    return std::nullopt;
+}
+
 QString describeBound(const GateBound &bound, MetricUnit unit)
 {
     const QString comparison = symbolOf(bound.comparison);

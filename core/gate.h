@@ -2,6 +2,7 @@
 
 #include "fleet.h"
 #include "metricdefinition.h"
+#include "sequentialjudge.h"
 #include "timepoint.h"
 
 #include <QDebug>
@@ -43,16 +44,43 @@ std::variant<GateBound, BoundError> parseGateBound(const QString &text, MetricUn
 enum class Verdict { Pass, Fail, Inconclusive };
 QString toString(Verdict verdict); // "pass", "fail", "inconclusive"
 
-// A named check of one metric, canary against baseline, taken every `interval` while a stage
-// bakes. It fails the release after `failureLimit` failing measurements in one stage; with too
-// few requests in either arm the measurement is inconclusive, never a pass.
+// How a gate judges the canary: each interval against a bound, or by a sequential test over
+// everything the release has seen (sequentialjudge.h).
+enum class GateMethod { Threshold, Sequential };
+QString toString(GateMethod method); // "threshold", "sequential"
+std::optional<GateMethod> gateMethodFromString(const QString &text);
+
+// A sequential gate's own settings.
+struct SequentialGate {
+    SequentialSettings settings;
+    QList<CountedEvent> counts{CountedEvent::Errors, CountedEvent::SlowRequests};
+    // Slow means slower than this. None: the baseline's p99 in the first interval with enough
+    // baseline requests (sequentialgate.h), moved to the nearest bucket bound of the latency
+    // histogram so that the count is exact; it then stays fixed for the release.
+    std::optional<double> slowerThanMs;
+
+    friend bool operator==(const SequentialGate &, const SequentialGate &) = default;
+};
+
+// A named check of the canary against its baseline while a stage bakes.
+//
+// A threshold gate measures one metric every `interval` against `bound`, and fails the release
+// after `failureLimit` failing measurements in one stage; with too few requests in either arm the
+// measurement is inconclusive, never a pass.
+//
+// A sequential gate reads every metrics interval (never the same requests twice) and keeps its
+// evidence from stage to stage for the whole release. It fails the release as soon as it shows a
+// regression; at the end of a bake it passes unless the stage has seen fewer than `minRequests`
+// canary requests. `metric`, `bound`, `failureLimit` and `interval` are unused.
 struct GateSpec {
     QString name;
+    GateMethod method = GateMethod::Threshold;
     MetricDefinition metric;
     GateBound bound;
     qint64 minRequests = 100;
     int failureLimit = 3;
     Duration interval{std::chrono::minutes(1)};
+    SequentialGate sequential;
     // Where it was defined ("signalbox.yaml:31"), or "built-in".
     QString origin;
 

@@ -7,6 +7,9 @@
 #include <QRegularExpression>
 #include <QSet>
 
+#include <cmath>
+#include <limits>
+
 namespace sb {
 
 namespace {
@@ -16,9 +19,38 @@ using NodeType = YAML::NodeType;
 const QStringList metricKeys{QStringLiteral("name"), QStringLiteral("title"),
                              QStringLiteral("unit"), QStringLiteral("better"),
                              QStringLiteral("group")};
-const QStringList gateKeys{QStringLiteral("name"),          QStringLiteral("metric"),
-                           QStringLiteral("bound"),         QStringLiteral("min_requests"),
-                           QStringLiteral("failure_limit"), QStringLiteral("interval")};
+// A gate's keys: those every gate takes, then those of each method.
+const QStringList gateKeys{
+    QStringLiteral("name"),     QStringLiteral("method"),        QStringLiteral("min_requests"),
+    QStringLiteral("metric"),   QStringLiteral("bound"),         QStringLiteral("failure_limit"),
+    QStringLiteral("interval"), QStringLiteral("counts"),        QStringLiteral("alpha"),
+    QStringLiteral("k0"),       QStringLiteral("promote_below"), QStringLiteral("slower_than")};
+
+// Keys that only one method takes, and why the other does not.
+struct MethodKey {
+    const char *key;
+    GateMethod method;
+    const char *whyNotOther; // for a gate of the other method
+};
+const MethodKey methodKeys[] = {
+    {"metric", GateMethod::Threshold,
+     "a sequential gate counts errors and slow requests (see 'counts') instead of measuring a "
+     "metric; 'metric' does not apply"},
+    {"bound", GateMethod::Threshold,
+     "a sequential gate decides from its evidence about the ratio of the canary's rate to the "
+     "baseline's ('k0', 'promote_below'); 'bound' does not apply"},
+    {"failure_limit", GateMethod::Threshold,
+     "a sequential gate fails the release as soon as its evidence shows a regression, and "
+     "'alpha' bounds its false alarms; 'failure_limit' does not apply"},
+    {"interval", GateMethod::Threshold,
+     "a sequential gate reads every metrics interval and keeps its evidence for the whole "
+     "release; 'interval' does not apply"},
+    {"counts", GateMethod::Sequential, nullptr},
+    {"alpha", GateMethod::Sequential, nullptr},
+    {"k0", GateMethod::Sequential, nullptr},
+    {"promote_below", GateMethod::Sequential, nullptr},
+    {"slower_than", GateMethod::Sequential, nullptr},
+};
 const QStringList planKeys{QStringLiteral("name"), QStringLiteral("stages"),
                            QStringLiteral("argo_rollout"), QStringLiteral("analysis_gates"),
                            QStringLiteral("gates")};
@@ -89,6 +121,7 @@ public:
         m_workspace.metrics = builtInMetrics();
         readMetrics();
         m_workspace.gates = builtInGates();
+        m_workspace.gates.append(builtInJudge());
         readGates();
         m_workspace.plans = {playbookPlan(m_workspace.gates)};
         readPlans();
@@ -179,30 +212,161 @@ private:
         forEachEntry("gates", "gate", gateKeys, [&](const YamlMap &map) {
             GateSpec gate;
             gate.name = uniqueName(map, defined, "gate", "error-rate");
-
-            const QString metricName = map.requiredString("metric");
-            const MetricDefinition *metric = findMetric(m_workspace.metrics, metricName);
-            if (!metric) {
-                QStringList known;
-                for (const MetricDefinition &m : std::as_const(m_workspace.metrics))
-                    known.append(m.name);
-                failAt(
-                    m_file, map.node("metric"),
-                    QStringLiteral("%1 measures %2; declare it under 'metrics:' if your "
-                                   "metrics adapter reports it")
-                        .arg(map.what(), unknownName(QStringLiteral("metric"), metricName, known)));
+            const QStringList methods{toString(GateMethod::Threshold),
+                                      toString(GateMethod::Sequential)};
+            gate.method = *gateMethodFromString(
+                map.choice("method", methods, toString(GateMethod::Threshold)));
+            refuseOtherMethodsKeys(map, gate.method);
+            if (gate.method == GateMethod::Sequential) {
+                gate.sequential = readSequential(map);
+                gate.minRequests = map.integer("min_requests", 200, 0, 1'000'000'000);
+            } else {
+                readThreshold(map, gate);
             }
-            gate.metric = *metric;
-            gate.bound = readBound(map, gate.metric);
-            gate.minRequests = map.integer("min_requests", 100, 0, 1'000'000'000);
-            gate.failureLimit = map.integer("failure_limit", 3, 1, 1000);
-            gate.interval
-                = map.duration("interval", std::chrono::minutes(1), std::chrono::seconds(1));
             gate.origin = QStringLiteral("%1:%2")
                               .arg(QFileInfo(m_file).fileName())
                               .arg(map.self().Mark().line + 1);
             replaceOrAppend(m_workspace.gates, gate);
         });
+    }
+
+    // The first key, in the order written, that belongs to the other method.
+    void refuseOtherMethodsKeys(const YamlMap &map, GateMethod method) const
+    {
+        const YAML::Node &node = map.self();
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            const std::string key = it->first.Scalar();
+            for (const MethodKey &known : methodKeys) {
+                if (key != known.key || known.method == method)
+                    continue;
+                const QString why = known.whyNotOther
+                                        ? QLatin1StringView(known.whyNotOther)
+                                        : QStringLiteral("'%1' applies to method: sequential; "
+                                                         "add 'method: sequential' or remove it")
+                                              .arg(QLatin1StringView(known.key));
+                failAt(m_file, it->first, QStringLiteral("%1: %2").arg(map.what(), why));
+            }
+        }
+    }
+
+    SequentialGate readSequential(const YamlMap &map) const
+    {
+        SequentialGate gate;
+        if (map.has("counts"))
+            gate.counts = readCounts(map);
+
+        // Checked a setting at a time, so that the message points at the one to change.
+        SequentialSettings &settings = gate.settings;
+        const auto check = [&](const char *key) {
+            const QString problem = checkSequentialSettings(settings);
+            // Only a written value can fail: the defaults hold, and promote_below's follows k0.
+            if (problem.isEmpty())
+                return;
+            failAt(m_file, map.node(key),
+                   QStringLiteral("%1: %2; got %3")
+                       .arg(map.what(), problem, quotedValue(map.string(key, {}).trimmed())));
+        };
+        constexpr double anyNumber = std::numeric_limits<double>::max();
+        settings.alpha = map.number("alpha", settings.alpha, -anyNumber, anyNumber);
+        check("alpha");
+        // Far beyond any regression worth its name, and 2 x k0 (promote_below's default) stays
+        // a number.
+        settings.k0 = map.number("k0", settings.k0, -anyNumber, 1e6);
+        settings.promoteBelow = 2 * settings.k0;
+        check("k0");
+        settings.promoteBelow = map.number("promote_below", settings.promoteBelow, -anyNumber, 2e6);
+        check("promote_below");
+
+        if (map.has("slower_than")) {
+            if (!gate.counts.contains(CountedEvent::SlowRequests)) {
+                failAt(m_file, map.keyNode("slower_than"),
+                       QStringLiteral("%1: 'slower_than' says which requests are slow, but the "
+                                      "gate counts only errors; add slow_requests to 'counts' or "
+                                      "remove 'slower_than'")
+                           .arg(map.what()));
+            }
+            gate.slowerThanMs = readLatency(map, "slower_than");
+        }
+        return gate;
+    }
+
+    QList<CountedEvent> readCounts(const YamlMap &map) const
+    {
+        const QStringList written = map.stringList("counts");
+        const YAML::Node list = map.node("counts");
+        QStringList known;
+        for (CountedEvent event : {CountedEvent::Errors, CountedEvent::SlowRequests})
+            known.append(toString(event));
+        if (written.isEmpty()) {
+            failAt(m_file, list,
+                   QStringLiteral("'counts' of %1 is empty; list what the gate counts, from: %2")
+                       .arg(map.what(), known.join(QStringLiteral(", "))));
+        }
+        QList<CountedEvent> counts;
+        int i = 0;
+        for (const YAML::Node &item : list) {
+            const QString text = written.at(i++).trimmed();
+            const std::optional<CountedEvent> event = countedEventFromString(text);
+            if (!event) {
+                QString message = QStringLiteral("%1 counts %2, which it cannot count")
+                                      .arg(map.what(), quotedValue(text));
+                if (const QString nearest = nearestWord(text, known); !nearest.isEmpty())
+                    message += QStringLiteral(" (did you mean '%1'?)").arg(nearest);
+                message
+                    += QStringLiteral("; choose from: %1").arg(known.join(QStringLiteral(", ")));
+                failAt(m_file, item, message);
+            }
+            if (counts.contains(*event)) {
+                failAt(m_file, item,
+                       QStringLiteral("%1 counts %2 twice; list it once")
+                           .arg(map.what(), toString(*event)));
+            }
+            counts.append(*event);
+        }
+        return counts;
+    }
+
+    // A latency written as bounds write it: "400ms", "0.4s", or a bare number of milliseconds.
+    double readLatency(const YamlMap &map, const char *key) const
+    {
+        static const QRegularExpression latency(
+            QStringLiteral("^(\\d+(?:\\.\\d*)?|\\.\\d+)\\s*(ms|s)?$"));
+        const QString written = map.string(key, QString()).trimmed();
+        const QRegularExpressionMatch match = latency.match(written);
+        const YAML::Node node = map.node(key);
+        if (!match.hasMatch()) {
+            failAt(m_file, node,
+                   QStringLiteral("%1 of %2 must be a latency such as 400ms or 0.4s, got %3")
+                       .arg(QLatin1StringView(key), map.what(), quotedValue(written)));
+        }
+        const double ms = match.captured(1).toDouble()
+                          * (match.captured(2) == QLatin1StringView("s") ? 1000 : 1);
+        if (!(ms > 0) || !std::isfinite(ms)) {
+            failAt(m_file, node,
+                   QStringLiteral("%1 of %2 must be above 0, for example 400ms")
+                       .arg(QLatin1StringView(key), map.what()));
+        }
+        return ms;
+    }
+
+    void readThreshold(const YamlMap &map, GateSpec &gate) const
+    {
+        const QString metricName = map.requiredString("metric");
+        const MetricDefinition *metric = findMetric(m_workspace.metrics, metricName);
+        if (!metric) {
+            QStringList known;
+            for (const MetricDefinition &m : std::as_const(m_workspace.metrics))
+                known.append(m.name);
+            failAt(m_file, map.node("metric"),
+                   QStringLiteral("%1 measures %2; declare it under 'metrics:' if your "
+                                  "metrics adapter reports it")
+                       .arg(map.what(), unknownName(QStringLiteral("metric"), metricName, known)));
+        }
+        gate.metric = *metric;
+        gate.bound = readBound(map, gate.metric);
+        gate.minRequests = map.integer("min_requests", 100, 0, 1'000'000'000);
+        gate.failureLimit = map.integer("failure_limit", 3, 1, 1000);
+        gate.interval = map.duration("interval", std::chrono::minutes(1), std::chrono::seconds(1));
     }
 
     GateBound readBound(const YamlMap &map, const MetricDefinition &metric) const

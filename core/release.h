@@ -44,6 +44,20 @@ struct GateState {
     friend bool operator==(const GateState &, const GateState &) = default;
 };
 
+// A sequential gate's state for the whole release: its evidence is not reset from stage to stage.
+struct SequentialGateState {
+    JudgeEvidence evidence;
+    // The latency that counts as slow, fixed when the gate first reads an interval.
+    std::optional<double> slowerThanMs;
+    // The end of the last interval read: the next one must start at or after it, so that no
+    // request is counted twice.
+    std::optional<TimePoint> readUntil;
+    // The decision last announced, so that each change is announced once.
+    JudgeDecision decision = JudgeDecision::Continue;
+
+    friend bool operator==(const SequentialGateState &, const SequentialGateState &) = default;
+};
+
 // Something an engine wants a backend to do. Every verb sets a target, so doing one twice is
 // harmless.
 struct ReleaseAction {

@@ -26,10 +26,12 @@ template <typename S, typename T>
 concept Is = std::same_as<std::remove_const_t<S>, T>;
 
 // Fields added to the records after format 1 shipped, which records written before may lack;
-// they read as empty. Every other field is required.
+// they read as their defaults (empty, a threshold gate, no sequential gates' evidence). Every
+// other field is required.
 bool addedSinceFirstFormat(QLatin1StringView key)
 {
-    return key == QLatin1StringView("noData");
+    return key == QLatin1StringView("noData") || key == QLatin1StringView("method")
+           || key == QLatin1StringView("sequential") || key == QLatin1StringView("judges");
 }
 
 // Each record's fields, listed once for both directions, under their C++ names.
@@ -62,15 +64,33 @@ void fields(S &s, F &&field)
     field("text", s.text);
 }
 
+template <Is<SequentialSettings> S, typename F>
+void fields(S &s, F &&field)
+{
+    field("alpha", s.alpha);
+    field("k0", s.k0);
+    field("promoteBelow", s.promoteBelow);
+}
+
+template <Is<SequentialGate> S, typename F>
+void fields(S &s, F &&field)
+{
+    field("settings", s.settings);
+    field("counts", s.counts);
+    field("slowerThanMs", s.slowerThanMs);
+}
+
 template <Is<GateSpec> S, typename F>
 void fields(S &s, F &&field)
 {
     field("name", s.name);
+    field("method", s.method);
     field("metric", s.metric);
     field("bound", s.bound);
     field("minRequests", s.minRequests);
     field("failureLimit", s.failureLimit);
     field("interval", s.interval);
+    field("sequential", s.sequential);
     field("origin", s.origin);
 }
 
@@ -85,6 +105,42 @@ void fields(S &s, F &&field)
     field("canaryRequests", s.canaryRequests);
     field("baselineRequests", s.baselineRequests);
     field("why", s.why);
+}
+
+template <Is<ArmCounts> S, typename F>
+void fields(S &s, F &&field)
+{
+    field("requests", s.requests);
+    field("events", s.events);
+}
+
+template <Is<RateRatioEvidence> S, typename F>
+void fields(S &s, F &&field)
+{
+    field("event", s.event);
+    field("k0", s.k0);
+    field("promoteBelow", s.promoteBelow);
+    field("regressionLogRatios", s.regressionLogRatios);
+    field("promoteLogRatios", s.promoteLogRatios);
+    field("profileLogLikelihood", s.profileLogLikelihood);
+    field("baseline", s.baseline);
+    field("canary", s.canary);
+    field("intervals", s.intervals);
+}
+
+template <Is<JudgeEvidence> S, typename F>
+void fields(S &s, F &&field)
+{
+    field("events", s.events);
+}
+
+template <Is<SequentialGateState> S, typename F>
+void fields(S &s, F &&field)
+{
+    field("evidence", s.evidence);
+    field("slowerThanMs", s.slowerThanMs);
+    field("readUntil", s.readUntil);
+    field("decision", s.decision);
 }
 
 template <Is<GateState> S, typename F>
@@ -114,6 +170,13 @@ void fields(S &s, F &&field)
     field("instances", s.instances);
 }
 
+template <Is<LatencyHistogram> S, typename F>
+void fields(S &s, F &&field)
+{
+    field("boundsMs", s.boundsMs);
+    field("cumulativeCounts", s.cumulativeCounts);
+}
+
 template <Is<VersionMetrics> S, typename F>
 void fields(S &s, F &&field)
 {
@@ -125,6 +188,7 @@ void fields(S &s, F &&field)
     field("requests", s.requests);
     field("custom", s.custom);
     field("noData", s.noData);
+    field("latency", s.latency);
 }
 
 template <Is<CanaryStage> S, typename F>
@@ -161,6 +225,7 @@ void fields(S &s, F &&field)
     field("pausedDuringBake", s.pausedDuringBake);
     field("pausedAt", s.pausedAt);
     field("gates", s.gates);
+    field("judges", s.judges);
     field("holdReason", s.holdReason);
     field("aborted", s.aborted);
     field("abortReason", s.abortReason);
@@ -269,6 +334,25 @@ template <>
 struct Names<Verdict> {
     static constexpr Verdict values[] = {Verdict::Pass, Verdict::Fail, Verdict::Inconclusive};
     static QString of(Verdict v) { return toString(v); }
+};
+
+template <>
+struct Names<GateMethod> {
+    static constexpr GateMethod values[] = {GateMethod::Threshold, GateMethod::Sequential};
+    static QString of(GateMethod m) { return toString(m); }
+};
+
+template <>
+struct Names<CountedEvent> {
+    static constexpr CountedEvent values[] = {CountedEvent::Errors, CountedEvent::SlowRequests};
+    static QString of(CountedEvent e) { return toString(e); }
+};
+
+template <>
+struct Names<JudgeDecision> {
+    static constexpr JudgeDecision values[]
+        = {JudgeDecision::Continue, JudgeDecision::Rollback, JudgeDecision::Promote};
+    static QString of(JudgeDecision d) { return toString(d); }
 };
 
 template <>
@@ -602,6 +686,107 @@ private:
     QString m_error;
 };
 
+// A field of a record and what is wrong with it.
+struct FieldProblem {
+    QString field; // after the record's path: ".k0", ".profileLogLikelihood[3]"
+    QString problem;
+};
+
+// What makes evidence fail isWellFormed(), named by field.
+FieldProblem evidenceProblem(const RateRatioEvidence &evidence)
+{
+    const auto listProblem = [](const char *name, const QList<double> &values,
+                                qsizetype expected) -> std::optional<FieldProblem> {
+        const QString field = QLatin1Char('.') + QLatin1StringView(name);
+        if (values.size() != expected)
+            return FieldProblem{
+                field, QStringLiteral("%1 values, expected %2").arg(values.size()).arg(expected)};
+        for (qsizetype i = 0; i < values.size(); ++i) {
+            if (!std::isfinite(values.at(i)))
+                return FieldProblem{
+                    QStringLiteral("%1[%2]").arg(field).arg(i),
+                    QStringLiteral("%1, expected a finite number").arg(values.at(i))};
+        }
+        return std::nullopt;
+    };
+    const auto countsProblem
+        = [](const char *arm, const ArmCounts &counts) -> std::optional<FieldProblem> {
+        if (counts.requests >= 0 && counts.events >= 0 && counts.events <= counts.requests)
+            return std::nullopt;
+        return FieldProblem{QLatin1Char('.') + QLatin1StringView(arm),
+                            QStringLiteral("%1 events in %2 requests; expected from 0 to the "
+                                           "number of requests")
+                                .arg(counts.events)
+                                .arg(counts.requests)};
+    };
+    for (const std::optional<FieldProblem> &found :
+         {listProblem("regressionLogRatios", evidence.regressionLogRatios,
+                      ratioevidence::alternatives),
+          listProblem("promoteLogRatios", evidence.promoteLogRatios, ratioevidence::alternatives),
+          listProblem("profileLogLikelihood", evidence.profileLogLikelihood,
+                      ratioevidence::gridPoints),
+          countsProblem("baseline", evidence.baseline), countsProblem("canary", evidence.canary)}) {
+        if (found)
+            return *found;
+    }
+    if (!(evidence.k0 > 0 && std::isfinite(evidence.k0)))
+        return {QStringLiteral(".k0"),
+                QStringLiteral("%1, expected a ratio above 0").arg(evidence.k0)};
+    if (!(evidence.promoteBelow > evidence.k0 && std::isfinite(evidence.promoteBelow))) {
+        return {QStringLiteral(".promoteBelow"),
+                QStringLiteral("%1, expected a ratio above k0 (%2)")
+                    .arg(evidence.promoteBelow)
+                    .arg(evidence.k0)};
+    }
+    if (evidence.intervals < 0) {
+        return {QStringLiteral(".intervals"),
+                QStringLiteral("%1, expected 0 or more").arg(evidence.intervals)};
+    }
+    // isWellFormed() checks something this function does not know of yet.
+    return {QString(), QStringLiteral("the evidence is not well formed")};
+}
+
+// Each sequential gate's state: for a sequential gate of the plan, with evidence the judge can
+// read. Evidence that is not well formed would turn into any decision at all, a rollback or a
+// promotion included.
+QString judgesInconsistency(const CanaryPlan &plan,
+                            const QMap<QString, SequentialGateState> &judges)
+{
+    for (auto it = judges.cbegin(); it != judges.cend(); ++it) {
+        const QString path = QStringLiteral("status.judges.") + it.key();
+        const auto gate = plan.gates.constFind(it.key());
+        if (gate == plan.gates.cend() || gate->method != GateMethod::Sequential) {
+            return QStringLiteral("%1: plan '%2' has no sequential gate '%3'")
+                .arg(path, plan.name, it.key());
+        }
+        const QString subject = QStringLiteral("gate '%1'").arg(it.key());
+        if (it->slowerThanMs && !(*it->slowerThanMs > 0 && std::isfinite(*it->slowerThanMs))) {
+            return QStringLiteral("%1.slowerThanMs: %2: %3 ms is not a latency above 0")
+                .arg(path, subject)
+                .arg(*it->slowerThanMs);
+        }
+        QList<CountedEvent> seen;
+        for (qsizetype i = 0; i < it->evidence.events.size(); ++i) {
+            const RateRatioEvidence &evidence = it->evidence.events.at(i);
+            const QString at = QStringLiteral("%1.evidence.events[%2]").arg(path).arg(i);
+            if (!isWellFormed(evidence)) {
+                const FieldProblem found = evidenceProblem(evidence);
+                return QStringLiteral("%1%2: %3: %4").arg(at, found.field, subject, found.problem);
+            }
+            if (!gate->sequential.counts.contains(evidence.event)) {
+                return QStringLiteral("%1.event: %2 does not count %3")
+                    .arg(at, subject, toString(evidence.event));
+            }
+            if (seen.contains(evidence.event)) {
+                return QStringLiteral("%1.event: %2 has evidence on %3 twice")
+                    .arg(at, subject, toString(evidence.event));
+            }
+            seen.append(evidence.event);
+        }
+    }
+    return {};
+}
+
 // What the engines take for granted of a plan and status they run, checked once here so a
 // damaged record is refused in words instead of misleading them.
 QString inconsistency(const CanaryRun &run)
@@ -619,11 +804,20 @@ QString inconsistency(const CanaryRun &run)
             .arg(run.plan.name)
             .arg(run.plan.finalStage());
     }
-    return {};
+    return judgesInconsistency(run.plan, run.status.judges);
 }
 
-QString inconsistency(const BlueGreenRun &)
+QString inconsistency(const BlueGreenRun &run)
 {
+    // The blue-green engine measures every gate interval by interval, as threshold gates do.
+    for (const GateSpec &gate : run.plan.gates) {
+        if (gate.method != GateMethod::Threshold) {
+            return QStringLiteral("plan.gates.%1.method: gate '%1' is %2; a blue-green release "
+                                  "never serves both colours side by side, which a sequential "
+                                  "gate needs, so its gates are threshold gates")
+                .arg(gate.name, toString(gate.method));
+        }
+    }
     return {};
 }
 

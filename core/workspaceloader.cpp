@@ -9,6 +9,7 @@
 #include <QHash>
 #include <QRegularExpression>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -433,6 +434,8 @@ private:
         return plan;
     }
 
+    // Blue-green's gates: compared colour against colour, interval by interval. A sequential
+    // gate needs both versions serving side by side all along, which only a canary has.
     QStringList gateNames(const YamlMap &map, const char *key) const
     {
         QStringList known;
@@ -454,10 +457,24 @@ private:
                     += QStringLiteral("; defined gates: %1").arg(known.join(QStringLiteral(", ")));
                 failAt(m_file, item, message);
             }
+            if (isSequential(name))
+                failAt(m_file, item,
+                       QStringLiteral("%1 names gate %2, which is sequential: it judges a canary "
+                                      "against its baseline serving side by side, which a "
+                                      "blue-green release never has; name a threshold gate")
+                           .arg(map.what(), quotedValue(name)));
             if (!gates.contains(name))
                 gates.append(name);
         }
         return gates;
+    }
+
+    bool isSequential(const QString &gateName) const
+    {
+        return std::any_of(
+            m_workspace.gates.cbegin(), m_workspace.gates.cend(), [&](const GateSpec &gate) {
+                return gate.name == gateName && gate.method == GateMethod::Sequential;
+            });
     }
 
     void readReleases(const YamlMap &top)

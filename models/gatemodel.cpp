@@ -11,20 +11,85 @@ QString valueText(const std::optional<double> &value, MetricUnit unit)
     return value ? formatMetricValue(*value, unit) : QString(emDash);
 }
 
+// The event as the gates table names it, short enough for two to share a cell.
+QString shortName(CountedEvent event)
+{
+    switch (event) {
+    case CountedEvent::Errors: return GateModel::tr("errors");
+    case CountedEvent::SlowRequests: return GateModel::tr("slow");
+    }
+    return {};
+}
+
+// A bound on k as the workspace wrote it ("1", "1.2"), not rounded like a measured ratio.
+QString settingText(double ratio)
+{
+    return QString::number(ratio, 'g', 4);
+}
+
+// The slow threshold a sequential gate counts with: the one it fixed, or the one it was given.
+std::optional<double> slowerThanOf(const GateModel::Row &row)
+{
+    return row.judge && row.judge->slowerThanMs ? row.judge->slowerThanMs
+                                                : row.spec.sequential.slowerThanMs;
+}
+
+QString percentText(double fraction)
+{
+    return QStringLiteral("%1 %").arg(100 * fraction, 0, 'g', 3);
+}
+
 } // namespace
 
 GateModel::GateModel(QObject *parent)
     : QAbstractTableModel(parent)
 {}
 
+Verdict GateModel::verdictOf(JudgeDecision decision)
+{
+    switch (decision) {
+    case JudgeDecision::Rollback: return Verdict::Fail;
+    case JudgeDecision::Promote: return Verdict::Pass;
+    case JudgeDecision::Continue: break;
+    }
+    return Verdict::Inconclusive;
+}
+
+QString GateModel::intervalText(const RatioInterval &ratio)
+{
+    if (ratio.lower && ratio.upper)
+        return tr("k %1–%2").arg(formatRatio(*ratio.lower), formatRatio(*ratio.upper));
+    if (ratio.lower)
+        return tr("k ≥ %1").arg(formatRatio(*ratio.lower));
+    if (ratio.upper)
+        return tr("k ≤ %1").arg(formatRatio(*ratio.upper));
+    return tr("k unbounded");
+}
+
 void GateModel::setRelease(const CanaryPlan &plan, const CanaryStatus &status)
 {
     std::vector<Row> rows;
     for (const GateState &state : status.gates) {
         const GateSpec spec = plan.gates.value(state.gate);
-        rows.push_back({state.gate, state.gate, spec, state, QString(),
-                        tr("first measurement %1 after the weight is set")
-                            .arg(formatDuration(spec.interval))});
+        if (spec.method == GateMethod::Sequential) {
+            // A gate the engine has not started a judge for yet has seen nothing.
+            SequentialGateState judge = status.judges.value(state.gate);
+            if (!status.judges.contains(state.gate))
+                judge.evidence = startJudge(spec.sequential.settings, spec.sequential.counts);
+            JudgeReading reading = readJudge(judge.evidence, spec.sequential.settings.alpha);
+            // The decision the engine announced: "safe to promote" stands once shown.
+            if (judge.decision == JudgeDecision::Promote
+                && reading.decision == JudgeDecision::Continue)
+                reading.decision = JudgeDecision::Promote;
+            rows.push_back({state.gate, state.gate, spec, state, QString(),
+                            tr("reads every metrics interval once the weight is set"),
+                            std::move(judge), reading});
+            continue;
+        }
+        rows.push_back(
+            {state.gate, state.gate, spec, state, QString(),
+             tr("first measurement %1 after the weight is set").arg(formatDuration(spec.interval)),
+             std::nullopt, std::nullopt});
     }
     setRows(status.id, status.stage, std::move(rows), false);
 }
@@ -46,7 +111,8 @@ void GateModel::setRelease(const BlueGreenPlan &plan, const BlueGreenStatus &sta
             rows.push_back({check + QLatin1Char('/') + gate, gate, spec, state, check,
                             preSwitch ? tr("first measurement %1 after every %2 instance is ready")
                                             .arg(interval, status.newVersion)
-                                      : tr("first measurement %1 after the switch").arg(interval)});
+                                      : tr("first measurement %1 after the switch").arg(interval),
+                            std::nullopt, std::nullopt});
         }
     };
     add(plan.preSwitchGates, status.preSwitchGates, true);
@@ -86,6 +152,10 @@ void GateModel::clear()
 ColumnSpan GateModel::changedColumns(const Row &before, const Row &after)
 {
     ColumnSpan span;
+    if (before.judge != after.judge) {
+        span.add(CanaryColumn);
+        span.add(VerdictColumn);
+    }
     const auto &a = before.state.last;
     const auto &b = after.state.last;
     if (a.has_value() != b.has_value() || before.state.failures != after.state.failures) {
@@ -118,6 +188,8 @@ int GateModel::columnCount(const QModelIndex &parent) const
 
 QVariant GateModel::display(const Row &row, int column) const
 {
+    if (row.reading)
+        return displayJudge(row, column);
     const MetricUnit unit = row.spec.metric.unit;
     const std::optional<Measurement> &last = row.state.last;
     switch (Column(column)) {
@@ -146,6 +218,68 @@ QVariant GateModel::display(const Row &row, int column) const
     return {};
 }
 
+QVariant GateModel::displayJudge(const Row &row, int column) const
+{
+    const JudgeReading &reading = *row.reading;
+    const SequentialSettings &settings = row.spec.sequential.settings;
+    switch (Column(column)) {
+    case MetricColumn: return row.gate;
+    case CanaryColumn: {
+        QStringList events;
+        for (const EventReading &event : reading.events)
+            events.append(tr("%1 %2").arg(shortName(event.event), intervalText(event.ratio)));
+        return events.join(QLatin1Char('\n'));
+    }
+    case BaselineColumn: return QString(); // the intervals compare both arms; they span it
+    case BoundColumn:
+        return tr("regression if k > %1\nsafe if k < %2, α %3")
+            .arg(settingText(settings.k0), settingText(settings.promoteBelow),
+                 percentText(settings.alpha));
+    case VerdictColumn: {
+        // The decision, and what it means for the stage when that is not plain from it: "no
+        // evidence yet" passes a stage at the end of its bake once enough requests were seen.
+        const std::optional<Measurement> &last = row.state.last;
+        if (reading.decision == JudgeDecision::Continue && last) {
+            if (last->verdict == Verdict::Pass)
+                return tr("%1 · passes").arg(describe(reading.decision));
+            if (last->verdict == Verdict::Inconclusive)
+                return tr("%1 · holds").arg(describe(reading.decision));
+        }
+        return describe(reading.decision);
+    }
+    case WhyColumn: return row.state.last ? row.state.last->why : row.pending;
+    case ColumnCount: break;
+    }
+    return {};
+}
+
+QString GateModel::judgeToolTip(const Row &row) const
+{
+    const SequentialGate &gate = row.spec.sequential;
+    QStringList counted;
+    for (CountedEvent event : gate.counts)
+        counted.append(describe(event));
+    QStringList lines;
+    lines.append(tr("Gate %1: a sequential test of %2, k being the canary's rate over the "
+                    "baseline's; regression if k > %3, safe to promote if k < %4; it blames a "
+                    "healthy canary with a probability of at most %5 over the release; a stage "
+                    "passes after %6 canary requests (%7)")
+                     .arg(row.gate, counted.join(tr(" and ")), settingText(gate.settings.k0),
+                          settingText(gate.settings.promoteBelow), percentText(gate.settings.alpha))
+                     .arg(row.spec.minRequests)
+                     .arg(row.spec.origin));
+    for (const EventReading &event : row.reading->events)
+        lines.append(describe(event));
+    if (gate.counts.contains(CountedEvent::SlowRequests)) {
+        const std::optional<double> slowerThan = slowerThanOf(row);
+        lines.append(slowerThan ? tr("slow: slower than %1")
+                                      .arg(formatMetricValue(*slowerThan, MetricUnit::Milliseconds))
+                                : tr("slow: slower than the baseline's p99 in the first interval "
+                                     "with enough baseline requests, once there is one"));
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
 QVariant GateModel::data(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid))
@@ -157,6 +291,8 @@ QVariant GateModel::data(const QModelIndex &index, int role) const
         // The why column is often cut short; its tooltip is the whole sentence.
         if (index.column() == WhyColumn && row.state.last)
             return row.state.last->why;
+        if (row.reading)
+            return judgeToolTip(row);
         return tr("Gate %1: %2 %3, at least %4 requests per arm, fails after %5 failing "
                   "measurements %6 apart (%7)")
             .arg(row.gate, row.spec.metric.title,
@@ -165,11 +301,20 @@ QVariant GateModel::data(const QModelIndex &index, int role) const
             .arg(row.spec.failureLimit)
             .arg(formatDuration(row.spec.interval), row.spec.origin);
     case Qt::TextAlignmentRole:
-        if (index.column() == CanaryColumn || index.column() == BaselineColumn)
+        // Figures line up on the right; a judge's intervals are words.
+        if (!row.reading && (index.column() == CanaryColumn || index.column() == BaselineColumn))
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
     case GateRole: return row.gate;
-    case VerdictRole: return row.state.last ? QVariant(int(row.state.last->verdict)) : QVariant();
+    case VerdictRole:
+        if (row.reading)
+            return int(verdictOf(row.reading->decision));
+        return row.state.last ? QVariant(int(row.state.last->verdict)) : QVariant();
+    case JudgeRole:
+        if (!row.reading)
+            return {};
+        return QVariant::fromValue(
+            Judge{row.gate, row.spec.sequential.settings, slowerThanOf(row), *row.reading});
     default: return {};
     }
 }

@@ -1,6 +1,7 @@
 // The canary panel as an operator uses it, on the demo workspace, offscreen: the demo's two
 // canaries (one healthy, one that regresses at 5 %), the buttons and their confirmations, and
-// the dialog that starts a canary.
+// the dialog that starts a canary; and a canary judged by a sequential gate, with its
+// confidence intervals for k.
 
 #include "adapterregistry.h"
 #include "builtinadapters.h"
@@ -8,6 +9,7 @@
 #include "clock.h"
 #include "gatemodel.h"
 #include "mainwindow.h"
+#include "ratiointervalstrip.h"
 #include "reasondialog.h"
 #include "releasecharts.h"
 #include "releasecontroller.h"
@@ -17,15 +19,20 @@
 #include "servicelistmodel.h"
 #include "stagestepper.h"
 #include "startreleasedialog.h"
+#include "theme.h"
 #include "versionmodel.h"
 #include "workspacesession.h"
 
 #include <QComboBox>
+#include <QFile>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <QTableView>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace sb;
@@ -97,6 +104,62 @@ struct Console {
 
 using State = StageStepper::Step::State;
 
+const ServiceKey shop{QStringLiteral("shop"), QStringLiteral("production")};
+
+// A canary of shop judged by the built-in sequential gate alone, at 400 requests a second;
+// `fault` is a line of the simulator's faults.
+QByteArray judgedWorkspace(const QByteArray &fault)
+{
+    return "environments: [production]\n"
+           "adapters:\n"
+           "  - name: sim\n"
+           "    type: simulator\n"
+           "    settings:\n"
+           "      seed: 11\n"
+           "      defaults: {requests_per_second: 400, startup: 5s, startup_jitter: 0s, drain: "
+           "5s}\n"
+           "      services:\n"
+           "        - service: shop\n"
+           "          environment: production\n"
+           "          versions:\n"
+           "            - {version: 1.0.0, instances: 10, error_rate: 0.5%, p50_ms: 50, p99_ms: "
+           "250}\n"
+           "            - {version: 1.1.0, instances: 0, error_rate: 0.5%, p50_ms: 50, p99_ms: "
+           "250}\n"
+           "      faults:\n"
+           "        - "
+           + fault
+           + "\n"
+             "plans:\n"
+             "  - name: judged\n"
+             "    stages:\n"
+             "      - {weight: 10, bake: 20m, gates: [judge]}\n"
+             "      - {weight: 100}\n"
+             "releases:\n"
+             "  - {service: shop, environment: production, version: 1.1.0, plan: judged}\n"
+             "services:\n"
+             "  - {name: shop, environment: production, strategy: canary, adapter: sim, plan: "
+             "judged}\n";
+}
+
+// The row of `gate` in the gates table, or -1.
+int gateRow(const GateModel *gates, const QString &gate)
+{
+    for (int row = 0; row < gates->rowCount(); ++row) {
+        if (gates->index(row, 0).data(GateModel::GateRole).toString() == gate)
+            return row;
+    }
+    return -1;
+}
+
+// Saves `widget` as a PNG in $SIGNALBOX_GRAB_DIR when set, to look at how it renders.
+void grabFor(QWidget *widget, const QString &name)
+{
+    const QString dir = qEnvironmentVariable("SIGNALBOX_GRAB_DIR");
+    if (!dir.isEmpty())
+        QVERIFY(widget->grab().save(dir + QLatin1Char('/') + name + QStringLiteral(".png")));
+}
+
 } // namespace
 
 class TestCanaryPanel : public QObject
@@ -115,6 +178,8 @@ private Q_SLOTS:
     void startsACanaryFromTheDialog();
     void aServiceOfAnotherStrategyShowsItsOwnPanel();
     void reloadingAsksWhileReleasesRun();
+    void showsASequentialGateWithItsIntervals();
+    void theJudgeCatchesARegression();
 
 private:
     AdapterRegistry m_registry;
@@ -220,7 +285,8 @@ void TestCanaryPanel::promoteAndAbortThroughTheirConfirmations()
 
 void TestCanaryPanel::showsTheAutomaticAbort()
 {
-    // Recommendations 12.1.0 triples its errors when it reaches 5 %: its gate aborts it.
+    // Recommendations 12.1.0 triples its errors when it reaches 5 %: the sequential judge of
+    // its plan aborts it.
     Console console(m_registry);
     QVERIFY(console.open(9min));
     MainWindow &window = console.window;
@@ -232,13 +298,25 @@ void TestCanaryPanel::showsTheAutomaticAbort()
     QCOMPARE(states(panel->stepper()), (QList<State>{State::Done, State::Failed, State::Pending,
                                                      State::Pending, State::Pending}));
     QVERIFY2(panel->reasonText().contains(
-                 QStringLiteral("gate error-rate failed 3 of 3 allowed measurements at 5 %")),
+                 QStringLiteral("gate judge showed a regression at 5 %: errors: regression, k ")),
              qPrintable(panel->reasonText()));
+    // Within two one-minute metrics intervals at 5 %, where three failing measurements of a
+    // threshold gate would take three.
+    std::optional<TimePoint> atFivePercent, aborted;
+    for (const ReleaseEvent &event : release->events) {
+        if (event.kind == ReleaseEvent::Kind::WeightSet && event.stage == 1)
+            atFivePercent = event.at;
+        if (event.kind == ReleaseEvent::Kind::Aborted)
+            aborted = event.at;
+    }
+    QVERIFY(atFivePercent && aborted);
+    QVERIFY2(*aborted - *atFivePercent <= std::chrono::minutes(2),
+             qPrintable(formatDuration(*aborted - *atFivePercent)));
     QCOMPARE(canaryWeight(window, recommendations), 0.0);
-    // The failing gate is shown with its failures against the limit.
+    // The judge's row says so.
     const GateModel *gates = panel->gateModel();
     QCOMPARE(gates->index(0, GateModel::VerdictColumn).data().toString(),
-             QStringLiteral("Fail · 3/3"));
+             QStringLiteral("regression"));
     for (QPushButton *button : {panel->promoteButton(), panel->pauseButton(), panel->abortButton()})
         QVERIFY(!button->isEnabled());
     QVERIFY(panel->retryButton()->isEnabled());
@@ -314,6 +392,151 @@ void TestCanaryPanel::reloadingAsksWhileReleasesRun()
     box->button(QMessageBox::Cancel)->click();
     QCOMPARE(window.session(), before);
     QVERIFY(window.releases()->release(checkout));
+}
+
+void TestCanaryPanel::showsASequentialGateWithItsIntervals()
+{
+    // checkout's canary at 5 %, its stage judged by the built-in sequential gate as well. The
+    // gates are given the stage as the engine would record it, with evidence of known figures:
+    // the canary errs five times as often as the baseline (a regression); its slow requests
+    // are as frequent (safe to promote).
+    Console console(m_registry);
+    QVERIFY(console.open(240s));
+    MainWindow &window = console.window;
+    QVERIFY(window.selectService(checkout));
+    CanaryPanel *panel = window.canaryPanel();
+    // Threshold gates only: no intervals to show.
+    QVERIFY(panel->intervalStrip()->isHidden());
+
+    CanaryPlan plan = window.releases()->release(checkout)->canary()->plan;
+    CanaryStatus status = window.releases()->release(checkout)->canary()->status;
+    const GateSpec judge = builtInJudge();
+    plan.gates.insert(judge.name, judge);
+    plan.stages[status.stage].gates.append(judge.name);
+    SequentialGateState evidence;
+    evidence.evidence = startJudge(judge.sequential.settings, judge.sequential.counts);
+    for (int i = 0; i < 600; ++i) {
+        addInterval(evidence.evidence, CountedEvent::Errors, {95, i % 2}, {5, i % 8 == 0 ? 1 : 0});
+        addInterval(evidence.evidence, CountedEvent::SlowRequests, {95, 1},
+                    {5, i % 19 == 0 ? 1 : 0});
+    }
+    evidence.slowerThanMs = 250;
+    const JudgeReading reading = readJudge(evidence.evidence, judge.sequential.settings.alpha);
+    QCOMPARE(toString(reading.decision), QStringLiteral("rollback"));
+    status.judges.insert(judge.name, evidence);
+    Measurement failed;
+    failed.at = console.clock.now();
+    failed.verdict = Verdict::Fail;
+    failed.why = describe(reading);
+    status.gates.append({judge.name, 1, 1, failed});
+    panel->gateModel()->setRelease(plan, status);
+
+    const GateModel *gates = panel->gateModel();
+    const int row = gateRow(gates, judge.name);
+    QCOMPARE(row, gates->rowCount() - 1);
+    QStringList cells;
+    for (int column = 0; column < GateModel::ColumnCount; ++column)
+        cells << gates->index(row, column).data().toString();
+    QCOMPARE(
+        cells.mid(0, GateModel::WhyColumn),
+        (QStringList{QStringLiteral("judge"), QStringLiteral("errors k 3.0–7.6\nslow k 0.49–1.7"),
+                     QString(), QStringLiteral("regression if k > 1\nsafe if k < 2, α 5 %"),
+                     QStringLiteral("regression")}));
+    // The intervals take the canary's and the baseline's cells; the threshold gates keep theirs.
+    QTableView *view = panel->gateView();
+    QCOMPARE(view->columnSpan(row, GateModel::CanaryColumn), 2);
+    QCOMPARE(view->columnSpan(0, GateModel::CanaryColumn), 1);
+    // A line per counted event, and every gate in view above the strip.
+    QVERIFY(view->rowHeight(row) >= 2 * view->fontMetrics().lineSpacing());
+    QTRY_VERIFY(view->viewport()->height()
+                >= view->rowViewportPosition(row) + view->rowHeight(row));
+
+    // Under the table, a bar per counted event on the axis of k, in its decision's colour.
+    RatioIntervalStrip *strip = panel->intervalStrip();
+    QVERIFY(strip->isVisible());
+    QCOMPARE(strip->text(),
+             QStringLiteral("errors k 3.0–7.6, regression\nslow (> 250 ms) k 0.49–1.7, safe to "
+                            "promote"));
+    // Laid out in full once the layout has run.
+    QTRY_VERIFY(strip->height() >= strip->sizeHint().height());
+    const QImage image = strip->grab().toImage();
+    const qreal scale = image.devicePixelRatio();
+    const auto colourAt
+        = [&](QPointF point) { return image.pixelColor((point * scale).toPoint()); };
+    const QRectF errors = strip->barRect(0);
+    const QRectF slow = strip->barRect(1);
+    // On a log axis: equal ratios take equal widths.
+    const RatioInterval &errorRatio = reading.events.at(0).ratio;
+    const RatioInterval &slowRatio = reading.events.at(1).ratio;
+    const double perLog = errors.width() / std::log(*errorRatio.upper / *errorRatio.lower);
+    QVERIFY(qAbs(slow.width() - perLog * std::log(*slowRatio.upper / *slowRatio.lower)) < 1.5);
+    QVERIFY(
+        qAbs(errors.left() - slow.left() - perLog * std::log(*errorRatio.lower / *slowRatio.lower))
+        < 1.5);
+    QCOMPARE(colourAt(errors.center()), theme::verdictColor(Verdict::Fail, strip->palette()));
+    QCOMPARE(colourAt(slow.center()), theme::verdictColor(Verdict::Pass, strip->palette()));
+    // Nothing is drawn beyond the bar on its bounded sides.
+    QVERIFY(colourAt({errors.left() - 6, errors.center().y()})
+            != theme::verdictColor(Verdict::Fail, strip->palette()));
+    grabFor(panel, QStringLiteral("canarypanel-judge"));
+    grabFor(strip, QStringLiteral("canarypanel-judge-strip"));
+
+    // Back to the release as it runs: the threshold gates only, no strip.
+    panel->gateModel()->setRelease(window.releases()->release(checkout)->canary()->plan,
+                                   window.releases()->release(checkout)->canary()->status);
+    QVERIFY(strip->isHidden());
+    QCOMPARE(view->columnSpan(gates->rowCount() - 1, GateModel::CanaryColumn), 1);
+}
+
+void TestCanaryPanel::theJudgeCatchesARegression()
+{
+    // shop 1.1.0 errs four times as often as 1.0.0 once it takes 10 % of traffic: the judge
+    // shows the regression within minutes, and the panel shows what it saw.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("signalbox.yaml"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(judgedWorkspace("{from_weight: 10, service: shop, environment: production, "
+                               "version: 1.1.0, kind: error_rate, factor: 4}"));
+    file.close();
+    VirtualClock clock(VirtualClock::defaultStart());
+    MainWindow window(m_registry, &clock);
+    window.setRemembersState(false);
+    QVERIFY(!window.openWorkspace(path));
+    window.resize(1440, 900);
+    window.show();
+    QVERIFY(window.selectService(shop));
+    CanaryPanel *panel = window.canaryPanel();
+    const GateModel *gates = panel->gateModel();
+    run(clock, 30s);
+    QCOMPARE(gates->rowCount(), 1);
+    QVERIFY(panel->intervalStrip()->isVisible());
+
+    const TimePoint started = clock.now();
+    while (!window.releases()->release(shop)->canary()->status.aborted
+           && clock.now() - started < 10min)
+        run(clock, 10s);
+    const CanaryStatus &status = window.releases()->release(shop)->canary()->status;
+    QVERIFY2(status.aborted, qPrintable(panel->reasonText()));
+    QCOMPARE(gates->index(0, GateModel::MetricColumn).data().toString(), QStringLiteral("judge"));
+    QCOMPARE(gates->index(0, GateModel::VerdictColumn).data().toString(),
+             QStringLiteral("regression"));
+    QCOMPARE(gates->index(0, 0).data(GateModel::VerdictRole).toInt(), int(Verdict::Fail));
+    const QString intervals = gates->index(0, GateModel::CanaryColumn).data().toString();
+    QVERIFY2(QRegularExpression(QStringLiteral("^errors k [0-9.]+–[0-9.]+\nslow k "))
+                 .match(intervals)
+                 .hasMatch(),
+             qPrintable(intervals));
+    const GateModel::Judge judge = panel->intervalStrip()->judge().value();
+    QVERIFY(judge.slowerThanMs.has_value());
+    QVERIFY(judge.reading.events.at(0).ratio.lower.value() > 1);
+    const QString strip = panel->intervalStrip()->text();
+    QVERIFY2(strip.startsWith(QStringLiteral("errors ")
+                              + GateModel::intervalText(judge.reading.events.at(0).ratio)
+                              + QStringLiteral(", regression\nslow (> ")),
+             qPrintable(strip));
+    grabFor(panel, QStringLiteral("canarypanel-judge-regression"));
 }
 
 QTEST_MAIN(TestCanaryPanel)

@@ -1,4 +1,5 @@
-// Gate bounds as written in a workspace, and the verdict of one measurement.
+// Gate bounds as written in a workspace, the verdict of one measurement, gate methods, and the
+// rules a canary plan's stages and gates follow.
 
 #include "canaryplan.h"
 #include "gate.h"
@@ -11,6 +12,7 @@ Q_DECLARE_METATYPE(sb::MetricUnit)
 Q_DECLARE_METATYPE(sb::Verdict)
 Q_DECLARE_METATYPE(sb::GateSpec)
 Q_DECLARE_METATYPE(sb::MetricsSnapshot)
+Q_DECLARE_METATYPE(QList<QStringList>)
 
 namespace {
 
@@ -52,6 +54,15 @@ MetricsSnapshot snapshot(QList<VersionMetrics> versions)
     return s;
 }
 
+// Counted events by name, for QCOMPARE.
+QStringList countNames(const QList<CountedEvent> &counts)
+{
+    QStringList names;
+    for (CountedEvent event : counts)
+        names.append(toString(event));
+    return names;
+}
+
 } // namespace
 
 class TestGate : public QObject
@@ -70,6 +81,11 @@ private Q_SLOTS:
     void planRules_data();
     void planRules();
     void playbookPlanAddsGatesByGroup();
+    void gateMethodsByName();
+    void theBuiltInJudge();
+    void sequentialGatesInPlans_data();
+    void sequentialGatesInPlans();
+    void worstCaseLeavesSequentialGatesOut();
     void canaryInstancesRoundUp_data();
     void canaryInstancesRoundUp();
 };
@@ -320,7 +336,7 @@ void TestGate::playbookPlanAddsGatesByGroup()
                      true,
                      MetricGroup::Business,
                      false};
-    const CanaryPlan plan = playbookPlan(builtInGates() << orders);
+    const CanaryPlan plan = playbookPlan(builtInGates() << builtInJudge() << orders);
     QCOMPARE(checkPlan(plan), QString());
     QCOMPARE(plan.stages.size(), 5);
     const QList<double> weights{1, 5, 25, 50, 100};
@@ -337,6 +353,150 @@ void TestGate::playbookPlanAddsGatesByGroup()
     QCOMPARE(plan.totalBake(), Duration(std::chrono::minutes(90)));
     // Three failing measurements a minute apart, at the latest.
     QCOMPARE(plan.worstCaseDetection(), Duration(std::chrono::minutes(3)));
+    // The built-in sequential gate is left for plans to name.
+    QVERIFY(!plan.gates.contains(builtInJudgeName));
+}
+
+void TestGate::gateMethodsByName()
+{
+    QCOMPARE(toString(GateMethod::Threshold), QStringLiteral("threshold"));
+    QCOMPARE(toString(GateMethod::Sequential), QStringLiteral("sequential"));
+    for (GateMethod method : {GateMethod::Threshold, GateMethod::Sequential}) {
+        const std::optional<GateMethod> parsed = gateMethodFromString(toString(method));
+        QVERIFY(parsed);
+        QCOMPARE(toString(*parsed), toString(method));
+    }
+    for (const char *text : {"", "Sequential", "thresholds", " threshold", "bayesian"})
+        QVERIFY2(!gateMethodFromString(QString::fromLatin1(text)), text);
+}
+
+void TestGate::theBuiltInJudge()
+{
+    const GateSpec judge = builtInJudge();
+    QCOMPARE(judge.name, QStringLiteral("judge"));
+    QCOMPARE(toString(judge.method), toString(GateMethod::Sequential));
+    QCOMPARE(countNames(judge.sequential.counts), (QStringList{"errors", "slow_requests"}));
+    QCOMPARE(judge.sequential.settings.alpha, 0.05);
+    QCOMPARE(judge.sequential.settings.k0, 1.0);
+    QCOMPARE(judge.sequential.settings.promoteBelow, 2.0);
+    QVERIFY(!judge.sequential.slowerThanMs);
+    QCOMPARE(judge.minRequests, 200);
+    QCOMPARE(judge.origin, QStringLiteral("built-in"));
+    // The other built-in gates are threshold gates.
+    for (const GateSpec &gate : builtInGates())
+        QCOMPARE(toString(gate.method), toString(GateMethod::Threshold));
+}
+
+void TestGate::sequentialGatesInPlans_data()
+{
+    QTest::addColumn<QList<QStringList>>("stageGates"); // the last stage is added at 100 %
+    QTest::addColumn<GateSpec>("judge");
+    QTest::addColumn<int>("stage");
+    QTest::addColumn<QString>("problem");
+
+    GateSpec judge;
+    judge.name = QStringLiteral("judge");
+    judge.method = GateMethod::Sequential;
+    const QStringList errors{QStringLiteral("errors")};
+    const QStringList judged{QStringLiteral("judge")};
+    const QStringList both{QStringLiteral("judge"), QStringLiteral("errors")};
+    const QStringList other{QStringLiteral("other")};
+    const QStringList two{QStringLiteral("judge"), QStringLiteral("other")};
+
+    QTest::newRow("one sequential gate in every stage")
+        << QList<QStringList>{judged, both, judged} << judge << -1 << QString();
+    QTest::newRow("one sequential gate in some stages")
+        << QList<QStringList>{errors, judged, errors} << judge << -1 << QString();
+    QTest::newRow("two in one stage")
+        << QList<QStringList>{errors, two} << judge << 1
+        << QStringLiteral("sequential gates 'judge' and 'other' (the second from "
+                          "stage 2) in one plan: their false-alarm bounds add up; judge all "
+                          "counts in one gate");
+    QTest::newRow("two in different stages")
+        << QList<QStringList>{judged, errors, other} << judge << 2
+        << QStringLiteral("sequential gates 'judge' and 'other' (the second from stage 3)");
+
+    GateSpec bad = judge;
+    bad.sequential.settings.alpha = 0.7;
+    QTest::newRow("alpha out of range")
+        << QList<QStringList>{errors, judged} << bad << 1
+        << QStringLiteral("stage 2 names gate 'judge', whose alpha must be above 0 and at most "
+                          "0.5");
+    bad = judge;
+    bad.sequential.settings.promoteBelow = 1;
+    QTest::newRow("promote_below not above k0")
+        << QList<QStringList>{judged} << bad << 0
+        << QStringLiteral("whose promote_below must be above k0 (1)");
+    bad = judge;
+    bad.sequential.counts.clear();
+    QTest::newRow("counting nothing") << QList<QStringList>{judged} << bad << 0
+                                      << QStringLiteral("gate 'judge', which counts nothing");
+    bad = judge;
+    bad.sequential.counts = {CountedEvent::SlowRequests, CountedEvent::SlowRequests};
+    QTest::newRow("counting one event twice")
+        << QList<QStringList>{judged} << bad << 0
+        << QStringLiteral("gate 'judge', which counts slow_requests twice");
+    bad = judge;
+    bad.sequential.slowerThanMs = 0;
+    QTest::newRow("slow at 0 ms") << QList<QStringList>{judged} << bad << 0
+                                  << QStringLiteral("slower than 0 ms");
+}
+
+void TestGate::sequentialGatesInPlans()
+{
+    QFETCH(QList<QStringList>, stageGates);
+    QFETCH(GateSpec, judge);
+    CanaryPlan plan;
+    plan.name = QStringLiteral("p");
+    GateSpec errors = gate("error_rate", "<= 1%");
+    errors.name = QStringLiteral("errors");
+    GateSpec other;
+    other.name = QStringLiteral("other");
+    other.method = GateMethod::Sequential;
+    other.sequential.counts = {CountedEvent::SlowRequests};
+    for (const GateSpec &spec : {errors, other, judge})
+        plan.gates.insert(spec.name, spec);
+    double weight = 1;
+    for (const QStringList &gates : stageGates) {
+        plan.stages.append({weight, std::chrono::minutes(1), gates, false});
+        weight *= 2;
+    }
+    plan.stages.append({100, Duration(0), {}, false});
+
+    int stage = -2;
+    const QString found = checkPlan(plan, &stage);
+    QFETCH(QString, problem);
+    if (problem.isEmpty()) {
+        QCOMPARE(found, QString());
+    } else {
+        QVERIFY2(found.contains(problem), qPrintable(found));
+        QTEST(stage, "stage");
+    }
+}
+
+void TestGate::worstCaseLeavesSequentialGatesOut()
+{
+    CanaryPlan plan;
+    plan.name = QStringLiteral("p");
+    GateSpec judge;
+    judge.name = QStringLiteral("judge");
+    judge.method = GateMethod::Sequential;
+    // Unused on a sequential gate: they must not make a worst case up.
+    judge.interval = std::chrono::hours(1);
+    judge.failureLimit = 10;
+    GateSpec errors = gate("error_rate", "<= 1%");
+    errors.name = QStringLiteral("errors");
+    errors.interval = std::chrono::seconds(30);
+    errors.failureLimit = 4;
+    plan.gates = {{judge.name, judge}, {errors.name, errors}};
+    plan.stages
+        = {{5, std::chrono::minutes(10), {judge.name}, false}, {100, Duration(0), {}, false}};
+    QCOMPARE(checkPlan(plan), QString());
+    QCOMPARE(plan.worstCaseDetection(), Duration(0));
+
+    plan.stages.insert(1, {25, std::chrono::minutes(10), {judge.name, errors.name}, false});
+    QCOMPARE(checkPlan(plan), QString());
+    QCOMPARE(plan.worstCaseDetection(), Duration(std::chrono::minutes(2)));
 }
 
 void TestGate::canaryInstancesRoundUp_data()

@@ -119,7 +119,42 @@ VersionMetrics fullMetrics()
             std::numeric_limits<double>::max(),
             48735,
             {{QStringLiteral("cpu"), 0.35}, {QStringLiteral("memory"), 1e-300}},
-            {}};
+            {},
+            LatencyHistogram{{5, 12.5, 1e4}, {3, 10, 48700, 48735}}};
+}
+
+GateSpec judgeGate()
+{
+    GateSpec gate;
+    gate.name = QStringLiteral("judge");
+    gate.method = GateMethod::Sequential;
+    gate.sequential.settings = {0.01, 1.25, 1.75};
+    gate.sequential.counts = {CountedEvent::SlowRequests, CountedEvent::Errors};
+    gate.sequential.slowerThanMs = 400;
+    gate.minRequests = 300;
+    gate.origin = QStringLiteral("signalbox.yaml:35");
+    return gate;
+}
+
+// A judge's state after intervals at two weights, with a regression in slow requests.
+SequentialGateState judgeState()
+{
+    const GateSpec gate = judgeGate();
+    SequentialGateState state;
+    state.evidence = startJudge(gate.sequential.settings, gate.sequential.counts);
+    for (int i = 0; i < 12; ++i) {
+        const qint64 canary = i < 6 ? 8 : 40;
+        addInterval(state.evidence, CountedEvent::Errors, {800 - canary, 2 + i % 3},
+                    {canary, i % 4 == 0 ? 1 : 0});
+        addInterval(state.evidence, CountedEvent::SlowRequests, {800 - canary, 8},
+                    {canary, canary / 4});
+    }
+    // An idle interval counts in the totals but carries no information.
+    addInterval(state.evidence, CountedEvent::Errors, {0, 0}, {50, 1});
+    state.slowerThanMs = 400;
+    state.readUntil = t0 + 8min;
+    state.decision = JudgeDecision::Rollback;
+    return state;
 }
 
 Release withHistory(Release release)
@@ -143,10 +178,11 @@ Release fullCanary()
     plan.name = QStringLiteral("short");
     plan.origin = QStringLiteral("signalbox.yaml:40");
     plan.stages = {{1, 2min, {QStringLiteral("error-rate"), QStringLiteral("signups")}, true},
-                   {5.5, 3min, {QStringLiteral("error-rate")}, false},
+                   {5.5, 3min, {QStringLiteral("error-rate"), QStringLiteral("judge")}, false},
                    {100, 0ms, {}, false}};
     plan.gates = {{QStringLiteral("error-rate"), errorRateGate()},
-                  {QStringLiteral("signups"), signupsGate()}};
+                  {QStringLiteral("signups"), signupsGate()},
+                  {QStringLiteral("judge"), judgeGate()}};
 
     CanaryStatus s;
     s.id = QStringLiteral("web-production-2.4.0-1");
@@ -163,6 +199,7 @@ Release fullCanary()
     s.pausedAt = t0 + 5min;
     s.gates = {fullGateState(QStringLiteral("error-rate")),
                GateState{QStringLiteral("signups"), 1, 0, std::nullopt}};
+    s.judges = {{QStringLiteral("judge"), judgeState()}};
     s.holdReason = QStringLiteral("gate signups inconclusive");
     s.aborted = true;
     s.abortReason = QStringLiteral("aborted by ana: pager");
@@ -483,6 +520,11 @@ plans:
     stages:
       - {weight: 1, bake: 2m, gates: [error-rate, signups]}
       - {weight: 100}
+  - name: judged
+    stages:
+      - {weight: 5, bake: 3m, gates: [judge]}
+      - {weight: 25, bake: 3m}
+      - {weight: 100}
 services:
   - {name: web, environment: production, strategy: canary, adapter: sim, plan: short}
 )";
@@ -566,6 +608,8 @@ private Q_SLOTS:
     void theRecordIsCompactAndVersioned();
     void numbersKeepEveryBit();
     void recordsWithoutNoDataStillRead();
+    void judgesCarryTheirEvidence();
+    void recordsWithoutSequentialGatesStillRead();
     void canaryReleasesAtEveryChange();
     void blueGreenReleasesAtEveryChange();
     void rollingReleasesAtEveryChange();
@@ -646,6 +690,104 @@ void TestReleaseCodec::recordsWithoutNoDataStillRead()
     QVERIFY(damaged.contains("\"weights\":{"));
     damaged.replace("\"weights\":", "\"weightz\":");
     QVERIFY(!decodeRelease(damaged));
+}
+
+void TestReleaseCodec::judgesCarryTheirEvidence()
+{
+    const Release release = fullCanary();
+    const SequentialGateState &state = release.canary()->status.judges.value("judge");
+    // The evidence is far from where it started, so a field lost or mixed up shows.
+    QCOMPARE(state.evidence.events.size(), 2);
+    for (const RateRatioEvidence &evidence : state.evidence.events) {
+        QVERIFY(isWellFormed(evidence));
+        QCOMPARE(evidence.intervals, 12);
+        QVERIFY(evidence.profileLogLikelihood.first() != evidence.profileLogLikelihood.last());
+        QVERIFY(evidence.regressionLogRatios.first() != evidence.promoteLogRatios.first());
+    }
+    QCOMPARE(toString(readJudge(state.evidence, 0.01).decision), QStringLiteral("rollback"));
+
+    const auto decoded = decodeRelease(encodeRelease(release));
+    QVERIFY2(decoded, qPrintable(decoded ? QString() : decoded.error()));
+    const CanaryRun &back = *decoded.value().canary();
+    QVERIFY(back.status.judges == release.canary()->status.judges);
+    QVERIFY(back.plan.gates.value("judge") == judgeGate());
+    // What the judge reads from it is the same, to the bit.
+    const JudgeReading before = readJudge(state.evidence, 0.01);
+    const JudgeReading after = readJudge(back.status.judges.value("judge").evidence, 0.01);
+    QCOMPARE(describe(after), describe(before));
+    QCOMPARE(after.events.first().regressionE, before.events.first().regressionE);
+    QVERIFY(after.events.first().ratio == before.events.first().ratio);
+
+    const QJsonObject judge = QJsonDocument::fromJson(encodeRelease(release))
+                                  .object()
+                                  .value("status")
+                                  .toObject()
+                                  .value("judges")
+                                  .toObject()
+                                  .value("judge")
+                                  .toObject();
+    QCOMPARE(judge.value("decision").toString(), QStringLiteral("rollback"));
+    QCOMPARE(judge.value("evidence")
+                 .toObject()
+                 .value("events")
+                 .toArray()
+                 .at(0)
+                 .toObject()
+                 .value("event")
+                 .toString(),
+             QStringLiteral("slow_requests"));
+}
+
+void TestReleaseCodec::recordsWithoutSequentialGatesStillRead()
+{
+    // Journals written before sequential gates have no gate methods, no sequential settings, no
+    // judges and no latency histograms.
+    Release release = fullCanary();
+    CanaryRun &run = std::get<CanaryRun>(release.run);
+    run.plan.gates.remove(QStringLiteral("judge"));
+    run.plan.stages[1].gates.removeAll(QStringLiteral("judge"));
+    run.status.judges.clear();
+    QJsonObject root = QJsonDocument::fromJson(encodeRelease(release)).object();
+    QJsonObject plan = root.value("plan").toObject();
+    QJsonObject gates = plan.value("gates").toObject();
+    for (const QString &name : gates.keys()) {
+        QJsonObject gate = gates.value(name).toObject();
+        QVERIFY(gate.contains("method") && gate.contains("sequential"));
+        gate.remove("method");
+        gate.remove("sequential");
+        gates.insert(name, gate);
+    }
+    plan.insert("gates", gates);
+    root.insert("plan", plan);
+    QJsonObject status = root.value("status").toObject();
+    QVERIFY(status.contains("judges"));
+    status.remove("judges");
+    root.insert("status", status);
+    const QByteArray older = QJsonDocument(root).toJson(QJsonDocument::Compact);
+    for (const char *key : {"method", "sequential", "judges"})
+        QVERIFY2(!older.contains(key), key);
+
+    const auto decoded = decodeRelease(older);
+    QVERIFY2(decoded, qPrintable(decoded ? QString() : decoded.error()));
+    const CanaryRun &back = *decoded.value().canary();
+    QVERIFY(back.plan == run.plan);
+    QVERIFY(back.status == run.status);
+    for (const GateSpec &gate : back.plan.gates)
+        QCOMPARE(toString(gate.method), QStringLiteral("threshold"));
+    QVERIFY(back.status.judges.isEmpty());
+
+    Release blueGreen = fullBlueGreen();
+    QByteArray withoutLatency = encodeRelease(blueGreen);
+    withoutLatency = changed(withoutLatency, "status.oldBefore.latency", QJsonValue::Undefined);
+    QVERIFY(!withoutLatency.contains("latency"));
+    const auto decodedBlueGreen = decodeRelease(withoutLatency);
+    QVERIFY2(decodedBlueGreen, qPrintable(decodedBlueGreen ? QString() : decodedBlueGreen.error()));
+    std::get<BlueGreenRun>(blueGreen.run).status.oldBefore->latency.reset();
+    QVERIFY(decodedBlueGreen.value().blueGreen()->status == blueGreen.blueGreen()->status);
+
+    // Only the fields added since may be missing: a gate without its metric is damaged.
+    QVERIFY(!decodeRelease(
+        changed(encodeRelease(fullCanary()), "plan.gates.judge.metric", QJsonValue::Undefined)));
 }
 
 void TestReleaseCodec::numbersKeepEveryBit()
@@ -748,6 +890,28 @@ void TestReleaseCodec::canaryReleasesAtEveryChange()
         sizes += w.canarySizes;
         checked += w.checked;
     }
+    {
+        // The built-in sequential gate, healthy and then on a regression: its evidence goes
+        // into the record at every change.
+        for (const bool regression : {false, true}) {
+            Watch w;
+            QVERIFY(w.open(canaryWorkspace(regression ? "{from_weight: 5, service: web, "
+                                                        "environment: production, version: "
+                                                        "2.4.0, kind: error_rate, factor: 10}"
+                                                      : ""),
+                           web));
+            w.start(QStringLiteral("2.4.0"), QStringLiteral("judged"));
+            QVERIFY(w.runUntilFinished(30min));
+            const CanaryStatus &status = w.release().canary()->status;
+            QCOMPARE(status.aborted, regression);
+            QVERIFY2(status.judges.value(builtInJudgeName).evidence.events.value(0).intervals > 0,
+                     qPrintable(w.release().reason));
+            QVERIFY2(w.problems.isEmpty(), qPrintable(w.problems.join(QLatin1Char('\n'))));
+            phases += w.phases;
+            sizes += w.canarySizes;
+            checked += w.checked;
+        }
+    }
     const QSet<QString> every
         = allPhases({CanaryPhase::Scaling, CanaryPhase::Shifting, CanaryPhase::Baking,
                      CanaryPhase::Holding, CanaryPhase::Paused, CanaryPhase::Completing,
@@ -760,7 +924,8 @@ void TestReleaseCodec::canaryReleasesAtEveryChange()
     qInfo("a canary in flight encodes to %lld bytes (median; %lld to %lld over %lld changes)",
           qint64(sizes.at(sizes.size() / 2)), qint64(sizes.first()), qint64(sizes.last()),
           qint64(sizes.size()));
-    QVERIFY2(sizes.last() < 8 * 1024, qPrintable(QString::number(sizes.last())));
+    // A sequential gate's evidence is most of a judged release's record.
+    QVERIFY2(sizes.last() < 16 * 1024, qPrintable(QString::number(sizes.last())));
 }
 
 void TestReleaseCodec::blueGreenReleasesAtEveryChange()
@@ -988,6 +1153,83 @@ void TestReleaseCodec::badRecordsAreRefusedByPath_data()
         QStringLiteral("plan: plan 'short' has no stages"));
     row("an unsound rolling plan", changed(rolling, "plan.progressDeadline", 0),
         QStringLiteral("plan: "));
+
+    // Sequential gates and their evidence.
+    const QString evidence = QStringLiteral("status.judges.judge.evidence.events[0]");
+    auto doubles = [](qsizetype count) {
+        QJsonArray array;
+        for (qsizetype i = 0; i < count; ++i)
+            array.append(0.25 * double(i));
+        return array;
+    };
+    row("a truncated profile", changed(canary, evidence + ".profileLogLikelihood", doubles(120)),
+        evidence + QStringLiteral(".profileLogLikelihood: gate 'judge': 120 values, expected 121"));
+    row("a profile too long", changed(canary, evidence + ".profileLogLikelihood", doubles(122)),
+        evidence + QStringLiteral(".profileLogLikelihood: gate 'judge': 122 values, expected 121"));
+    row("no regression alternatives",
+        changed(canary, evidence + ".regressionLogRatios", QJsonArray()),
+        evidence + QStringLiteral(".regressionLogRatios: gate 'judge': 0 values, expected 6"));
+    row("a NaN in the evidence", changed(canary, evidence + ".promoteLogRatios[2]", "NaN"),
+        evidence
+            + QStringLiteral(".promoteLogRatios[2]: gate 'judge': nan, expected a finite "
+                             "number"));
+    row("an infinity in the profile",
+        changed(canary, evidence + ".profileLogLikelihood[120]", "-Infinity"),
+        evidence
+            + QStringLiteral(".profileLogLikelihood[120]: gate 'judge': -inf, expected a "
+                             "finite number"));
+    row("more events than requests", changed(canary, evidence + ".canary.events", 1e9),
+        evidence + QStringLiteral(".canary: gate 'judge': 1000000000 events in "));
+    row("negative requests", changed(canary, evidence + ".baseline.requests", -1),
+        evidence + QStringLiteral(".baseline: gate 'judge': "));
+    row("a k0 of 0", changed(canary, evidence + ".k0", 0),
+        evidence + QStringLiteral(".k0: gate 'judge': 0, expected a ratio above 0"));
+    row("promoteBelow under k0", changed(canary, evidence + ".promoteBelow", 1),
+        evidence
+            + QStringLiteral(".promoteBelow: gate 'judge': 1, expected a ratio above k0 "
+                             "(1.25)"));
+    row("negative intervals", changed(canary, evidence + ".intervals", -3),
+        evidence + QStringLiteral(".intervals: gate 'judge': -3, expected 0 or more"));
+    row("evidence on an event the gate does not count",
+        changed(canary, "plan.gates.judge.sequential.counts", QJsonArray{"errors"}),
+        evidence + QStringLiteral(".event: gate 'judge' does not count slow_requests"));
+    row("evidence on one event twice",
+        changed(canary, "status.judges.judge.evidence.events[1].event", "slow_requests"),
+        QStringLiteral("status.judges.judge.evidence.events[1].event: gate 'judge' has evidence "
+                       "on slow_requests twice"));
+    row("an unknown counted event", changed(canary, evidence + ".event", "timeouts"),
+        evidence + QStringLiteral(".event: expected one of errors, slow_requests"));
+    row("a slow threshold of 0", changed(canary, "status.judges.judge.slowerThanMs", 0),
+        QStringLiteral("status.judges.judge.slowerThanMs: gate 'judge': 0 ms is not a latency "
+                       "above 0"));
+    row("an unknown decision", changed(canary, "status.judges.judge.decision", "maybe"),
+        QStringLiteral("status.judges.judge.decision: expected one of continue, rollback, "
+                       "promote"));
+    const QJsonValue judge = QJsonDocument::fromJson(canary)
+                                 .object()
+                                 .value("status")
+                                 .toObject()
+                                 .value("judges")
+                                 .toObject()
+                                 .value("judge");
+    row("a judge for a gate the plan does not have", changed(canary, "status.judges.ghost", judge),
+        QStringLiteral("status.judges.ghost: plan 'short' has no sequential gate 'ghost'"));
+    row("a judge for a threshold gate", changed(canary, "status.judges.error-rate", judge),
+        QStringLiteral("status.judges.error-rate: plan 'short' has no sequential gate "
+                       "'error-rate'"));
+    row("an unknown gate method", changed(canary, "plan.gates.judge.method", "bayesian"),
+        QStringLiteral("plan.gates.judge.method: expected one of threshold, sequential"));
+    row("sequential settings out of range",
+        changed(canary, "plan.gates.judge.sequential.settings.alpha", 0.9),
+        QStringLiteral("plan.stages[1]: stage 2 names gate 'judge', whose alpha must be above 0 "
+                       "and at most 0.5"));
+    row("a sequential gate in a blue-green plan",
+        changed(blueGreen, "plan.gates.signups.method", "sequential"),
+        QStringLiteral("plan.gates.signups.method: gate 'signups' is sequential; a blue-green "
+                       "release never serves both colours side by side"));
+    row("a sequential gate counting nothing",
+        changed(canary, "plan.gates.judge.sequential.counts", QJsonArray()),
+        QStringLiteral("plan.stages[1]: stage 2 names gate 'judge', which counts nothing"));
 }
 
 void TestReleaseCodec::badRecordsAreRefusedByPath()

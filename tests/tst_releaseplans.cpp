@@ -72,6 +72,30 @@ Result<Workspace, Diagnostic> parseServices(const QByteArray &services)
     return parseWorkspace(servicesOnly + services, QStringLiteral("ws.yaml"), registry());
 }
 
+// The row's sections are refused at its line and column with its message.
+void verifyRefused()
+{
+    QFETCH(QByteArray, sections);
+    const auto loaded = parse(sections);
+    QVERIFY2(!loaded, "a bad workspace loaded");
+    const Diagnostic &d = loaded.error();
+    QFETCH(QString, message);
+    QVERIFY2(d.message.contains(message), qPrintable(d.toString()));
+    QTEST(d.line, "line");
+    QTEST(d.column, "column");
+    QCOMPARE(d.file, QStringLiteral("ws.yaml"));
+    QVERIFY(!d.sourceLine.isEmpty());
+}
+
+// Counted events by name, for QCOMPARE.
+QStringList countNames(const QList<CountedEvent> &counts)
+{
+    QStringList names;
+    for (CountedEvent event : counts)
+        names.append(toString(event));
+    return names;
+}
+
 } // namespace
 
 class TestReleasePlans : public QObject
@@ -83,6 +107,9 @@ private Q_SLOTS:
     void readsEverySection();
     void badSections_data();
     void badSections();
+    void sequentialGates();
+    void badSequentialGates_data();
+    void badSequentialGates();
     void strategyDefaults();
     void strategySettings();
     void badStrategySettings_data();
@@ -102,7 +129,12 @@ void TestReleasePlans::builtInsWithoutSections()
     QCOMPARE(ws.services.first().plan, playbookPlanName);
     QCOMPARE(ws.plans.size(), 1);
     QCOMPARE(ws.plans.first(), playbookPlan(builtInGates()));
-    QCOMPARE(ws.gates, builtInGates());
+    // The built-in sequential gate is there for plans to name, and the playbook leaves it out.
+    QCOMPARE(ws.gates, builtInGates() << builtInJudge());
+    const CanaryPlan &playbook = ws.plans.first();
+    QCOMPARE(playbook.gates.keys(), (QList<QString>{"cpu", "error-rate", "memory", "p99-latency"}));
+    QCOMPARE(playbook.stage(0).gates, (QStringList{"error-rate", "p99-latency"}));
+    QCOMPARE(playbook.stage(2).gates, (QStringList{"error-rate", "p99-latency", "cpu", "memory"}));
     QCOMPARE(ws.metrics, builtInMetrics());
     QVERIFY(ws.releases.isEmpty());
 }
@@ -139,7 +171,7 @@ releases:
     QCOMPARE(orders->title, QStringLiteral("Orders per request"));
 
     // The workspace's p99-latency replaces the built-in one; the other built-ins stay.
-    QCOMPARE(ws.gates.size(), builtInGates().size() + 1);
+    QCOMPARE(ws.gates.size(), builtInGates().size() + 2); // and the judge
     const GateSpec &latency = ws.gates.at(1);
     QCOMPARE(latency.name, QStringLiteral("p99-latency"));
     QCOMPARE(latency.bound.offset, 400.0);
@@ -286,16 +318,189 @@ void TestReleasePlans::badSections_data()
 
 void TestReleasePlans::badSections()
 {
-    QFETCH(QByteArray, sections);
-    const auto loaded = parse(sections);
-    QVERIFY2(!loaded, "a bad workspace loaded");
-    const Diagnostic &d = loaded.error();
-    QFETCH(QString, message);
-    QVERIFY2(d.message.contains(message), qPrintable(d.toString()));
-    QTEST(d.line, "line");
-    QTEST(d.column, "column");
-    QCOMPARE(d.file, QStringLiteral("ws.yaml"));
-    QVERIFY(!d.sourceLine.isEmpty());
+    verifyRefused();
+}
+
+void TestReleasePlans::sequentialGates()
+{
+    const auto loaded = parse(R"(gates:
+  - {name: quick-judge, method: sequential}
+  - name: strict
+    method: sequential
+    counts: [slow_requests, errors]
+    alpha: 0.01
+    k0: 1.2
+    promote_below: 1.5
+    slower_than: 0.4s
+    min_requests: 500
+  - {name: loose, method: sequential, k0: 1.5, slower_than: 250}
+  - {name: errors-only, method: sequential, counts: [errors]}
+  - {name: explicit, method: threshold, metric: error_rate, bound: "< 1%"}
+plans:
+  - name: quick
+    stages:
+      - {weight: 1, bake: 2m, gates: [judge, error-rate]}
+      - {weight: 5, bake: 3m, gates: [judge]}
+      - {weight: 100}
+  - name: strict
+    stages:
+      - {weight: 10, bake: 5m, gates: [strict, explicit]}
+      - {weight: 100}
+)");
+    QVERIFY2(loaded, qPrintable(loaded ? QString() : loaded.error().toString()));
+    const Workspace &ws = loaded.value();
+    auto gateNamed = [&ws](const char *name) -> const GateSpec * {
+        for (const GateSpec &gate : ws.gates) {
+            if (gate.name == QLatin1StringView(name))
+                return &gate;
+        }
+        return nullptr;
+    };
+
+    // Every default.
+    const GateSpec *defaults = gateNamed("quick-judge");
+    QVERIFY(defaults);
+    QCOMPARE(toString(defaults->method), QStringLiteral("sequential"));
+    QCOMPARE(defaults->sequential, SequentialGate());
+    QCOMPARE(countNames(defaults->sequential.counts), (QStringList{"errors", "slow_requests"}));
+    QCOMPARE(defaults->sequential.settings.alpha, 0.05);
+    QCOMPARE(defaults->sequential.settings.k0, 1.0);
+    QCOMPARE(defaults->sequential.settings.promoteBelow, 2.0);
+    QVERIFY(!defaults->sequential.slowerThanMs);
+    QCOMPARE(defaults->minRequests, 200);
+    QCOMPARE(defaults->origin, QStringLiteral("ws.yaml:14"));
+
+    // Every key.
+    const GateSpec *strict = gateNamed("strict");
+    QVERIFY(strict);
+    QCOMPARE(toString(strict->method), QStringLiteral("sequential"));
+    QCOMPARE(countNames(strict->sequential.counts), (QStringList{"slow_requests", "errors"}));
+    QCOMPARE(strict->sequential.settings.alpha, 0.01);
+    QCOMPARE(strict->sequential.settings.k0, 1.2);
+    QCOMPARE(strict->sequential.settings.promoteBelow, 1.5);
+    QCOMPARE(strict->sequential.slowerThanMs, std::optional<double>(400));
+    QCOMPARE(strict->minRequests, 500);
+    QCOMPARE(strict->origin, QStringLiteral("ws.yaml:15"));
+
+    // promote_below follows k0; a bare latency is in milliseconds, as in bounds.
+    const GateSpec *loose = gateNamed("loose");
+    QVERIFY(loose);
+    QCOMPARE(loose->sequential.settings.promoteBelow, 3.0);
+    QCOMPARE(loose->sequential.slowerThanMs, std::optional<double>(250));
+    QCOMPARE(countNames(gateNamed("errors-only")->sequential.counts), (QStringList{"errors"}));
+    QCOMPARE(toString(gateNamed("explicit")->method), QStringLiteral("threshold"));
+    QCOMPARE(gateNamed("explicit")->bound.offset, 0.01);
+
+    // Plans carry the sequential gate they name, beside threshold gates.
+    const CanaryPlan *quick = ws.plan(QStringLiteral("quick"));
+    QVERIFY(quick);
+    QCOMPARE(quick->gates.keys(), (QList<QString>{"error-rate", "judge"}));
+    QCOMPARE(toString(quick->gates.value(builtInJudgeName).method), QStringLiteral("sequential"));
+    QCOMPARE(quick->gates.value(builtInJudgeName).origin, QStringLiteral("built-in"));
+    QCOMPARE(ws.plan(QStringLiteral("strict"))->gates.value(QStringLiteral("strict")), *strict);
+    // The playbook plan takes the new threshold gate, and no sequential one.
+    QCOMPARE(ws.plan(playbookPlanName)->gates.keys(),
+             (QList<QString>{"cpu", "error-rate", "explicit", "memory", "p99-latency"}));
+}
+
+void TestReleasePlans::badSequentialGates_data()
+{
+    QTest::addColumn<QByteArray>("sections");
+    QTest::addColumn<int>("line");
+    QTest::addColumn<int>("column");
+    QTest::addColumn<QString>("message");
+
+    // One gate on line 14, then the plan the services need.
+    auto row
+        = [](const char *name, const QByteArray &gate, int line, int column, const char *message) {
+              QTest::newRow(name) << "gates:\n" + gate + "\n" + quickPlan << line << column
+                                  << QString::fromUtf8(message);
+          };
+    row("interval on a sequential gate", "  - {name: s, method: sequential, interval: 1m}", 14, 35,
+        "gate 's': a sequential gate reads every metrics interval and keeps its evidence for the "
+        "whole release; 'interval' does not apply");
+    row("metric on a sequential gate", "  - {name: s, method: sequential, metric: error_rate}", 14,
+        35,
+        "gate 's': a sequential gate counts errors and slow requests (see 'counts') instead of "
+        "measuring a metric; 'metric' does not apply");
+    row("bound on a sequential gate", "  - {name: s, method: sequential, bound: \"< 1%\"}", 14, 35,
+        "gate 's': a sequential gate decides from its evidence about the ratio of the canary's "
+        "rate to the baseline's ('k0', 'promote_below'); 'bound' does not apply");
+    row("failure limit on a sequential gate", "  - {name: s, method: sequential, failure_limit: 2}",
+        14, 35,
+        "gate 's': a sequential gate fails the release as soon as its evidence shows a "
+        "regression, and 'alpha' bounds its false alarms; 'failure_limit' does not apply");
+    row("failure limit on its own line",
+        "  - name: s\n    method: sequential\n    alpha: 0.01\n    failure_limit: 2", 17, 5,
+        "'failure_limit' does not apply");
+    row("alpha on a threshold gate",
+        "  - {name: t, metric: error_rate, bound: \"< 1%\", alpha: 0.01}", 14, 50,
+        "gate 't': 'alpha' applies to method: sequential; add 'method: sequential' or remove it");
+    row("counts on an explicit threshold gate",
+        "  - {name: t, method: threshold, counts: [errors], metric: error_rate, bound: \"< 1%\"}",
+        14, 34, "gate 't': 'counts' applies to method: sequential");
+    row("slower_than on a threshold gate",
+        "  - {name: t, metric: p99_latency, bound: \"< 400ms\", slower_than: 400ms}", 14, 54,
+        "gate 't': 'slower_than' applies to method: sequential");
+    row("unknown method", "  - {name: s, method: sequental}", 14, 23,
+        "unknown method 'sequental'; did you mean 'sequential'? (choose one of: threshold, "
+        "sequential)");
+    row("misspelt key", "  - {name: s, method: sequential, promote_belw: 3}", 14, 35,
+        "unknown key 'promote_belw' in gate 's'; did you mean 'promote_below'?");
+    row("counting nothing", "  - {name: s, method: sequential, counts: []}", 14, 43,
+        "'counts' of gate 's' is empty; list what the gate counts, from: errors, slow_requests");
+    row("counting what it cannot", "  - {name: s, method: sequential, counts: [errors, error]}", 14,
+        52,
+        "gate 's' counts 'error', which it cannot count (did you mean 'errors'?); choose from: "
+        "errors, slow_requests");
+    row("counting twice", "  - {name: s, method: sequential, counts: [errors, errors]}", 14, 52,
+        "gate 's' counts errors twice; list it once");
+    row("counts not a list", "  - {name: s, method: sequential, counts: errors}", 14, 43,
+        "counts must be a list");
+    row("alpha out of range", "  - {name: s, method: sequential, alpha: 0.7}", 14, 42,
+        "gate 's': alpha must be above 0 and at most 0.5, for example 0.05; got '0.7'");
+    row("alpha not a number", "  - {name: s, method: sequential, alpha: five}", 14, 42,
+        "alpha must be a number, got 'five'");
+    row("k0 of 0", "  - {name: s, method: sequential, k0: 0}", 14, 39,
+        "gate 's': k0 must be a ratio above 0");
+    row("k0 beyond reason", "  - {name: s, method: sequential, k0: 1e7}", 14, 39,
+        "k0 1e7 is above the maximum 1000000");
+    row("promote_below not above k0",
+        "  - {name: s, method: sequential, k0: 2, promote_below: 1.5}", 14, 57,
+        "gate 's': promote_below must be above k0 (2), for example 4; got '1.5'");
+    row("slower_than without slow requests",
+        "  - {name: s, method: sequential, counts: [errors], slower_than: 400ms}", 14, 53,
+        "gate 's': 'slower_than' says which requests are slow, but the gate counts only errors; "
+        "add slow_requests to 'counts' or remove 'slower_than'");
+    row("slower_than not a latency", "  - {name: s, method: sequential, slower_than: fast}", 14, 48,
+        "slower_than of gate 's' must be a latency such as 400ms or 0.4s, got 'fast'");
+    row("slower_than in another unit", "  - {name: s, method: sequential, slower_than: 400MB}", 14,
+        48, "must be a latency such as 400ms or 0.4s, got '400MB'");
+    row("slower_than of 0", "  - {name: s, method: sequential, slower_than: 0ms}", 14, 48,
+        "slower_than of gate 's' must be above 0, for example 400ms");
+    row("negative min_requests", "  - {name: s, method: sequential, min_requests: -1}", 14, 49,
+        "min_requests -1 is below the minimum 0");
+
+    // Two sequential gates in one plan: at the stage that adds the second.
+    QTest::newRow("two sequential gates in one plan")
+        << QByteArray(R"(gates:
+  - {name: strict, method: sequential, counts: [errors]}
+plans:
+  - name: quick
+    stages:
+      - {weight: 1, bake: 2m, gates: [judge]}
+      - {weight: 5, bake: 3m, gates: [strict, error-rate]}
+      - {weight: 100}
+)") << 19
+        << 18
+        << QStringLiteral("plan 'quick': sequential gates 'judge' and 'strict' (the second from "
+                          "stage 2) in one plan: their false-alarm bounds add up; judge all "
+                          "counts in one gate");
+}
+
+void TestReleasePlans::badSequentialGates()
+{
+    verifyRefused();
 }
 
 void TestReleasePlans::strategyDefaults()
@@ -413,6 +618,11 @@ void TestReleasePlans::badStrategySettings_data()
     row("unknown pre-switch gate", blueGreen("{pre_switch_gates: [eror-rate]}"), 6, 37,
         "service 'pay' (production) blue-green settings names gate 'eror-rate', which is not "
         "defined (did you mean 'error-rate'?)");
+    row("sequential gate after a blue-green switch", blueGreen("{post_switch_gates: [judge]}"), 6,
+        38,
+        "service 'pay' (production) blue-green settings names gate 'judge', which is sequential: "
+        "it judges a canary against its baseline serving side by side, which a blue-green "
+        "release never has; name a threshold gate");
     row("rolling settings on a canary service",
         "  - {name: web, environment: production, strategy: canary, adapter: sim, rolling: "
         "{max_surge: 1}}\n",

@@ -3,6 +3,7 @@
 #include "badgeline.h"
 #include "clock.h"
 #include "gatemodel.h"
+#include "ratiointervalstrip.h"
 #include "reasondialog.h"
 #include "releasecharts.h"
 #include "releasecontroller.h"
@@ -14,6 +15,7 @@
 #include "theme.h"
 
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
 #include <QPushButton>
 #include <QSplitter>
@@ -147,6 +149,13 @@ QWidget *CanaryPanel::buildReleasePage()
     // The canary's bounds are the longest the table shows.
     m_gateView->setColumnWidth(GateModel::BoundColumn, 178);
     gatesLayout->addWidget(m_gateView);
+    m_intervals = new RatioIntervalStrip(gatesBox);
+    m_intervals->setModel(m_gates);
+    gatesLayout->addWidget(m_intervals);
+    connect(m_gates, &QAbstractItemModel::modelReset, this, &CanaryPanel::layOutJudgeRows);
+    connect(m_gates, &QAbstractItemModel::layoutChanged, this, &CanaryPanel::layOutJudgeRows);
+    connect(m_gates, &QAbstractItemModel::rowsInserted, this, &CanaryPanel::layOutJudgeRows);
+    connect(m_gates, &QAbstractItemModel::rowsRemoved, this, &CanaryPanel::layOutJudgeRows);
     splitter->addWidget(gatesBox);
 
     m_charts = new ReleaseCharts(splitter);
@@ -160,6 +169,37 @@ QWidget *CanaryPanel::buildReleasePage()
     splitter->setSizes({178, 262, 140});
     layout->addWidget(splitter, 1);
     return page;
+}
+
+// A sequential gate's row has a line per counted event; its intervals compare the two arms, so
+// they take the canary's and the baseline's cells together.
+void CanaryPanel::layOutJudgeRows()
+{
+    m_gateView->clearSpans();
+    bool judged = false;
+    int rowsHeight = 0;
+    for (int row = 0; row < m_gates->rowCount(); ++row) {
+        const QModelIndex index = m_gates->index(row, GateModel::CanaryColumn);
+        int height = tableRowHeight;
+        if (index.data(GateModel::JudgeRole).isValid()) {
+            judged = true;
+            m_gateView->setSpan(row, GateModel::CanaryColumn, 1, 2);
+            int lines = 1;
+            for (int column = 0; column < GateModel::ColumnCount; ++column) {
+                const QString text = index.siblingAtColumn(column).data().toString();
+                lines = std::max(lines, int(text.count(QLatin1Char('\n'))) + 1);
+            }
+            height = std::max(height, lines * m_gateView->fontMetrics().lineSpacing() + 10);
+        }
+        m_gateView->setRowHeight(row, height);
+        rowsHeight += height;
+    }
+    // The judge's row could scroll out of sight below the other gates, and its strip of
+    // intervals takes room from them: with a judge, every gate stays in view, the splitter
+    // taking the room from the charts and the events.
+    m_gateView->setMinimumHeight(judged ? m_gateView->horizontalHeader()->sizeHint().height()
+                                              + rowsHeight + 2 * m_gateView->frameWidth()
+                                        : 0);
 }
 
 void CanaryPanel::forgetShown()

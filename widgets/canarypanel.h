@@ -13,6 +13,7 @@ namespace sb {
 
 class BadgeLine;
 class GateModel;
+class RatioIntervalStrip;
 class ReleaseCharts;
 class ReleaseEventModel;
 class StageStepper;
@@ -36,6 +37,9 @@ public:
     QPushButton *retryButton() const { return m_retry; }
     StageStepper *stepper() const { return m_stepper; }
     GateModel *gateModel() const { return m_gates; }
+    QTableView *gateView() const { return m_gateView; }
+    // The sequential gate's intervals for k, under the gates; hidden without one.
+    RatioIntervalStrip *intervalStrip() const { return m_intervals; }
     ReleaseEventModel *eventModel() const { return m_events; }
     ReleaseCharts *charts() const { return m_charts; }
     // The facts line and the engine's sentence, as shown.
@@ -47,6 +51,7 @@ private:
     void forgetShown() override;
     void refresh() override;
     void confirmCommand(canary::Command command);
+    void layOutJudgeRows();
 
     QString m_shownTraceOf; // release id whose trace the charts show
     std::optional<TimePoint> m_shownTraceAt;
@@ -64,6 +69,7 @@ private:
     QLabel *m_reason;
     GateModel *m_gates;
     QTableView *m_gateView;
+    RatioIntervalStrip *m_intervals;
     ReleaseCharts *m_charts;
     ReleaseEventModel *m_events;
     QTableView *m_eventView;

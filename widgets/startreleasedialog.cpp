@@ -18,6 +18,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace sb {
 
 namespace {
@@ -231,15 +233,35 @@ QString StartReleaseDialog::describeCanary(const ServiceStatus *status)
         }
     }
     const Duration detection = plan->worstCaseDetection();
-    m_rollback->setText(
-        stable.isEmpty()
-            ? tr("<b>Worst case to roll back: %1</b> to catch a regression, then one router call.")
-                  .arg(formatDuration(detection))
-            : tr("<b>Worst case to roll back: %1</b>. A regression is caught within that time "
-                 "(the slowest gate's failing measurements), then all traffic returns to %2 in "
-                 "one router call. %2 keeps its %3 instances until the release completes.")
-                  .arg(formatDuration(detection), stable)
-                  .arg(replicas));
+    const auto judge
+        = std::find_if(plan->gates.cbegin(), plan->gates.cend(),
+                       [](const GateSpec &g) { return g.method == GateMethod::Sequential; });
+    // A sequential gate has no fixed worst case: it acts as soon as its evidence suffices.
+    const QString judgeText
+        = judge == plan->gates.cend()
+              ? QString()
+              : tr("Gate %1 rolls back as soon as its evidence shows a regression, within seconds "
+                   "for a large one; it blames a healthy canary in at most %2 of releases.")
+                    .arg(judge->name, QStringLiteral("%1 %").arg(
+                                          judge->sequential.settings.alpha * 100, 0, 'g', 3));
+    QString rollback;
+    if (detection > Duration(0)) {
+        rollback = tr("<b>Worst case to roll back: %1</b> (the slowest threshold gate's failing "
+                      "measurements).")
+                       .arg(formatDuration(detection));
+        if (!judgeText.isEmpty())
+            rollback += QLatin1Char(' ') + judgeText;
+    } else {
+        rollback = QStringLiteral("<b>%1</b>").arg(judgeText);
+    }
+    if (stable.isEmpty())
+        rollback += tr(" Then all traffic returns to the version serving now in one router call.");
+    else
+        rollback += tr(" Then all traffic returns to %1 in one router call. %1 keeps its %2 "
+                       "instances until the release completes.")
+                        .arg(stable)
+                        .arg(replicas);
+    m_rollback->setText(rollback);
     return problem;
 }
 
