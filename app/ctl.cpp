@@ -7,6 +7,7 @@
 #include "builtinadapters.h"
 #include "clock.h"
 #include "journal.h"
+#include "judgestream.h"
 #include "releasecontroller.h"
 #include "rollback.h"
 #include "workspaceloader.h"
@@ -30,8 +31,10 @@
 #include <cstdio>
 #include <deque>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <optional>
+#include <string>
 #include <variant>
 
 namespace sb {
@@ -61,7 +64,8 @@ const QString exitCodesText = QStringLiteral(
     "Exit codes:\n"
     "  0  done\n"
     "  1  refused: the release cannot take that now (the reason is on stderr)\n"
-    "  2  usage error: unknown command or option, bad SERVICE or number\n"
+    "  2  usage error: unknown command or option, bad SERVICE or number; judge: a\n"
+    "     malformed line on stdin (the decision is still printed)\n"
     "  3  the workspace or the journal cannot be used, or journal verify found it altered\n"
     "  4  accepted, but it did not complete: a backend refused or did not answer, or\n"
     "     --timeout passed; what is known is on stderr\n");
@@ -116,6 +120,11 @@ struct Options {
     qint64 limit = -1;
     QString format = QStringLiteral("jsonl");
     QString output;
+    // judge
+    GateMethod judgeMethod = GateMethod::Sequential;
+    SequentialSettings sequential;
+    GateSpec thresholdGate;
+    QString judgeWarning; // options given that the method does not use
 };
 
 // What each command takes: its arguments and the options that only it uses.
@@ -151,6 +160,14 @@ const QList<CommandSpec> &commandSpecs()
           QStringLiteral("last"), QStringLiteral("limit"), QStringLiteral("format"),
           QStringLiteral("output")},
          std::nullopt},
+        // No arguments: the stream comes on stdin. The text is for the message that says so.
+        {QStringLiteral("judge"),
+         QStringLiteral("--method sequential|threshold < FILE"),
+         0,
+         {QStringLiteral("method"), QStringLiteral("alpha"), QStringLiteral("k0"),
+          QStringLiteral("promote-below"), QStringLiteral("bound"), QStringLiteral("interval"),
+          QStringLiteral("failure-limit"), QStringLiteral("min-requests")},
+         std::nullopt},
     };
     return specs;
 }
@@ -180,6 +197,8 @@ const QString commandsText = QStringLiteral(
     "  journal list                  audit entries, filtered; --limit N shows the last N\n"
     "  journal verify                check the journal's hash chain\n"
     "  journal export                every entry as JSON lines or CSV\n"
+    "  judge --method M < FILE       read per-interval counts of a baseline and a canary and\n"
+    "                                print when the judge would roll back or promote\n"
     "SERVICE is NAME or NAME/ENVIRONMENT, like checkout/production.\n");
 
 std::optional<double> parseNumber(const QString &text, double min, double max)
@@ -200,6 +219,130 @@ std::optional<QDateTime> parseTime(const QString &text)
     if (time.timeSpec() == Qt::LocalTime)
         time.setTimeSpec(Qt::UTC);
     return time;
+}
+
+// The judge's options as given on the command line; none for those not given.
+struct JudgeOptionValues {
+    std::optional<QString> method;
+    std::optional<QString> alpha;
+    std::optional<QString> k0;
+    std::optional<QString> promoteBelow;
+    std::optional<QString> bound;
+    std::optional<QString> interval;
+    std::optional<QString> failureLimit;
+    std::optional<QString> minRequests;
+};
+
+std::optional<qint64> parseInteger(const QString &text, qint64 min, qint64 max)
+{
+    bool ok = false;
+    const qint64 value = text.toLongLong(&ok);
+    if (!ok || value < min || value > max)
+        return std::nullopt;
+    return value;
+}
+
+// Checks every judge option given, also those the method does not use (their values are a
+// mistake all the same), and notes the unused ones for a warning.
+std::optional<int> parseJudgeOptions(const JudgeOptionValues &values, Options &options)
+{
+    if (!values.method)
+        return usageError(QStringLiteral("judge needs --method sequential or --method threshold; "
+                                         "write: signalbox-ctl judge --method sequential < "
+                                         "stream.csv"));
+    const std::optional<GateMethod> method = gateMethodFromString(*values.method);
+    if (!method)
+        return usageError(QStringLiteral("--method expects sequential or threshold; got '%1'")
+                              .arg(*values.method));
+    options.judgeMethod = *method;
+
+    SequentialSettings &settings = options.sequential;
+    if (values.alpha) {
+        const std::optional<double> alpha = parseNumber(*values.alpha, 0, 0.5);
+        if (!alpha || *alpha <= 0)
+            return usageError(QStringLiteral("--alpha expects a bound on false alarms above 0 "
+                                             "and at most 0.5, like 0.05; got '%1'")
+                                  .arg(*values.alpha));
+        settings.alpha = *alpha;
+    }
+    if (values.k0) {
+        const std::optional<double> k0 = parseNumber(*values.k0, 0, 1e6);
+        if (!k0 || *k0 <= 0)
+            return usageError(QStringLiteral("--k0 expects a ratio above 0, like 1 (any rise is a "
+                                             "regression) or 1.2 (a rise of over 20 %); got '%1'")
+                                  .arg(*values.k0));
+        settings.k0 = *k0;
+    }
+    settings.promoteBelow = 2 * settings.k0;
+    if (values.promoteBelow) {
+        const std::optional<double> promoteBelow = parseNumber(*values.promoteBelow, 0, 1e6);
+        if (!promoteBelow || *promoteBelow <= settings.k0)
+            return usageError(QStringLiteral("--promote-below expects a ratio above --k0 (%1), "
+                                             "like %2; got '%3'")
+                                  .arg(QString::number(settings.k0),
+                                       QString::number(2 * settings.k0), *values.promoteBelow));
+        settings.promoteBelow = *promoteBelow;
+    }
+
+    Duration interval = std::chrono::minutes(1);
+    if (values.interval) {
+        const std::optional<double> seconds = parseNumber(*values.interval, 1, maxSeconds);
+        if (!seconds)
+            return usageError(QStringLiteral("--interval expects seconds from 1 to %1, like 60; "
+                                             "got '%2'")
+                                  .arg(maxSeconds)
+                                  .arg(*values.interval));
+        interval = Duration(std::llround(*seconds * 1000));
+    }
+    int failureLimit = 3;
+    if (values.failureLimit) {
+        const std::optional<qint64> limit = parseInteger(*values.failureLimit, 1, 1000);
+        if (!limit)
+            return usageError(QStringLiteral("--failure-limit expects the failing measurement "
+                                             "that rolls back, from 1 to 1000, like 3; got '%1'")
+                                  .arg(*values.failureLimit));
+        failureLimit = int(*limit);
+    }
+    qint64 minRequests = 100;
+    if (values.minRequests) {
+        const std::optional<qint64> requests
+            = parseInteger(*values.minRequests, 0, std::numeric_limits<qint64>::max());
+        if (!requests)
+            return usageError(QStringLiteral("--min-requests expects a number of requests, 0 or "
+                                             "more, like 100; got '%1'")
+                                  .arg(*values.minRequests));
+        minRequests = *requests;
+    }
+    auto gate = errorRateGate(values.bound.value_or(QStringLiteral("<= 1%")), minRequests,
+                              failureLimit, interval);
+    if (const QString *problem = std::get_if<QString>(&gate))
+        return usageError(QStringLiteral("--%1").arg(*problem));
+    options.thresholdGate = std::get<GateSpec>(std::move(gate));
+
+    const bool sequential = options.judgeMethod == GateMethod::Sequential;
+    const QList<std::pair<bool, QString>> given{
+        {values.alpha && !sequential, QStringLiteral("--alpha")},
+        {values.k0 && !sequential, QStringLiteral("--k0")},
+        {values.promoteBelow && !sequential, QStringLiteral("--promote-below")},
+        {values.bound && sequential, QStringLiteral("--bound")},
+        {values.interval && sequential, QStringLiteral("--interval")},
+        {values.failureLimit && sequential, QStringLiteral("--failure-limit")},
+        {values.minRequests && sequential, QStringLiteral("--min-requests")},
+    };
+    QStringList unused;
+    for (const auto &[isUnused, name] : given) {
+        if (isUnused)
+            unused.append(name);
+    }
+    if (!unused.isEmpty())
+        options.judgeWarning
+            = QStringLiteral("%1 %2 not apply to --method %3; %4")
+                  .arg(unused.join(QStringLiteral(", ")),
+                       unused.size() == 1 ? QStringLiteral("does") : QStringLiteral("do"),
+                       toString(options.judgeMethod),
+                       unused.size() == 1 ? QStringLiteral("ignoring it")
+                                          : QStringLiteral("ignoring them"));
+    return std::nullopt;
 }
 
 // Parses the command line into `options`; an exit code when it is wrong or already answered.
@@ -291,10 +434,49 @@ std::optional<int> parseCommandLine(const QStringList &arguments, Options &optio
     const QCommandLineOption output(QStringLiteral("output"),
                                     QStringLiteral("journal export: write to FILE, not stdout."),
                                     QStringLiteral("FILE"));
-    parser.addOptions({help,           version, workspace,   journal, simulate, after,
-                       operatorOption, json,    timeout,     follow,  reason,   fully,
-                       plan,           service, environment, kind,    actor,    since,
-                       last,           limit,   format,      output});
+    const QCommandLineOption method(
+        QStringLiteral("method"),
+        QStringLiteral("judge: sequential (the anytime-valid test) or threshold (a gate on the "
+                       "canary's error rate)."),
+        QStringLiteral("METHOD"));
+    const QCommandLineOption alpha(
+        QStringLiteral("alpha"),
+        QStringLiteral("judge, sequential: the bound on false alarms; default 0.05."),
+        QStringLiteral("A"));
+    const QCommandLineOption k0(
+        QStringLiteral("k0"),
+        QStringLiteral("judge, sequential: a regression is the canary's rate above K times the "
+                       "baseline's; default 1."),
+        QStringLiteral("K"));
+    const QCommandLineOption promoteBelow(
+        QStringLiteral("promote-below"),
+        QStringLiteral("judge, sequential: safe to promote is the canary's rate shown below K "
+                       "times the baseline's; default 2 x k0."),
+        QStringLiteral("K"));
+    const QCommandLineOption bound(
+        QStringLiteral("bound"),
+        QStringLiteral("judge, threshold: what the canary's error rate must keep, as a "
+                       "workspace gate writes it; default \"<= 1%\"."),
+        QStringLiteral("BOUND"));
+    const QCommandLineOption interval(
+        QStringLiteral("interval"),
+        QStringLiteral("judge, threshold: seconds per measurement; default 60."),
+        QStringLiteral("SECONDS"));
+    const QCommandLineOption failureLimit(
+        QStringLiteral("failure-limit"),
+        QStringLiteral("judge, threshold: the failing measurement that rolls back; default 3."),
+        QStringLiteral("N"));
+    const QCommandLineOption minRequests(
+        QStringLiteral("min-requests"),
+        QStringLiteral("judge, threshold: fewer canary requests in an interval make its "
+                       "measurement inconclusive; default 100."),
+        QStringLiteral("N"));
+    parser.addOptions({help,         version,        workspace, journal,      simulate,
+                       after,        operatorOption, json,      timeout,      follow,
+                       reason,       fully,          plan,      service,      environment,
+                       kind,         actor,          since,     last,         limit,
+                       format,       output,         method,    alpha,        k0,
+                       promoteBelow, bound,          interval,  failureLimit, minRequests});
     parser.addPositionalArgument(QStringLiteral("command"),
                                  QStringLiteral("One of the commands below."),
                                  QStringLiteral("COMMAND [ARGUMENTS]"));
@@ -349,13 +531,27 @@ std::optional<int> parseCommandLine(const QStringList &arguments, Options &optio
 
     // Options that belong to other commands are a mistake worth saying, not ignoring.
     const QList<std::pair<const QCommandLineOption *, QString>> specific{
-        {&reason, QStringLiteral("reason")},   {&fully, QStringLiteral("fully")},
-        {&plan, QStringLiteral("plan")},       {&json, QStringLiteral("json")},
-        {&service, QStringLiteral("service")}, {&environment, QStringLiteral("environment")},
-        {&kind, QStringLiteral("kind")},       {&actor, QStringLiteral("actor")},
-        {&since, QStringLiteral("since")},     {&last, QStringLiteral("last")},
-        {&limit, QStringLiteral("limit")},     {&format, QStringLiteral("format")},
+        {&reason, QStringLiteral("reason")},
+        {&fully, QStringLiteral("fully")},
+        {&plan, QStringLiteral("plan")},
+        {&json, QStringLiteral("json")},
+        {&service, QStringLiteral("service")},
+        {&environment, QStringLiteral("environment")},
+        {&kind, QStringLiteral("kind")},
+        {&actor, QStringLiteral("actor")},
+        {&since, QStringLiteral("since")},
+        {&last, QStringLiteral("last")},
+        {&limit, QStringLiteral("limit")},
+        {&format, QStringLiteral("format")},
         {&output, QStringLiteral("output")},
+        {&method, QStringLiteral("method")},
+        {&alpha, QStringLiteral("alpha")},
+        {&k0, QStringLiteral("k0")},
+        {&promoteBelow, QStringLiteral("promote-below")},
+        {&bound, QStringLiteral("bound")},
+        {&interval, QStringLiteral("interval")},
+        {&failureLimit, QStringLiteral("failure-limit")},
+        {&minRequests, QStringLiteral("min-requests")},
     };
     for (const auto &[option, name] : specific) {
         if (parser.isSet(*option) && !spec->options.contains(name)) {
@@ -398,6 +594,26 @@ std::optional<int> parseCommandLine(const QStringList &arguments, Options &optio
                                                  "workspace, not with journal")
                                       .arg(option->names().constFirst()));
         }
+    }
+
+    if (spec->name == QLatin1String("judge")) {
+        for (const auto *option :
+             {&workspace, &journal, &simulate, &after, &timeout, &follow, &operatorOption}) {
+            if (parser.isSet(*option))
+                return usageError(QStringLiteral("--%1 does not apply to judge: it reads counts "
+                                                 "from stdin, not a workspace")
+                                      .arg(option->names().constFirst()));
+        }
+        const JudgeOptionValues values{
+            parser.isSet(method) ? std::optional(parser.value(method)) : std::nullopt,
+            parser.isSet(alpha) ? std::optional(parser.value(alpha)) : std::nullopt,
+            parser.isSet(k0) ? std::optional(parser.value(k0)) : std::nullopt,
+            parser.isSet(promoteBelow) ? std::optional(parser.value(promoteBelow)) : std::nullopt,
+            parser.isSet(bound) ? std::optional(parser.value(bound)) : std::nullopt,
+            parser.isSet(interval) ? std::optional(parser.value(interval)) : std::nullopt,
+            parser.isSet(failureLimit) ? std::optional(parser.value(failureLimit)) : std::nullopt,
+            parser.isSet(minRequests) ? std::optional(parser.value(minRequests)) : std::nullopt};
+        return parseJudgeOptions(values, options);
     }
 
     options.workspacePath = parser.isSet(workspace) ? parser.value(workspace) : demoWorkspace;
@@ -1594,6 +1810,55 @@ int runJournal(const Options &options)
                                         : journalExport(*store, options, filter);
 }
 
+// ---------------------------------------------------------------------------------------------
+// judge: a count stream on stdin, without a workspace or a journal
+
+int runJudge(const Options &options)
+{
+    if (!options.judgeWarning.isEmpty())
+        printError(options.judgeWarning);
+    std::unique_ptr<StreamJudge> judge;
+    if (options.judgeMethod == GateMethod::Sequential)
+        judge = std::make_unique<SequentialStreamJudge>(options.sequential);
+    else
+        judge = std::make_unique<ThresholdStreamJudge>(options.thresholdGate);
+
+    StreamParser parser;
+    bool malformed = false;
+    std::optional<double> lastT;
+    double decidedAt = 0;
+    std::string line;
+    // Line by line, so that a stream still being written (tail -f) is judged as it comes.
+    while (std::getline(std::cin, line)) {
+        const StreamParser::Line parsed
+            = parser.parse(QString::fromUtf8(line.data(), qsizetype(line.size())));
+        if (const StreamError *error = std::get_if<StreamError>(&parsed)) {
+            printError(QStringLiteral("stdin:%1: %2").arg(error->line).arg(error->message));
+            malformed = true;
+            continue;
+        }
+        const StreamInterval *interval = std::get_if<StreamInterval>(&parsed);
+        if (!interval)
+            continue;
+        lastT = interval->t;
+        if (const std::optional<DecisionChange> change = judge->add(*interval)) {
+            decidedAt = change->t;
+            printLine(stdout, QStringLiteral("t=%1 decision=%2 %3")
+                                  .arg(formatStreamTime(change->t), toString(change->decision),
+                                       change->why));
+        }
+    }
+    if (!lastT && !malformed)
+        printError(QStringLiteral("stdin held no counts; write lines of "
+                                  "t,baseline_requests,baseline_errors,canary_requests,"
+                                  "canary_errors"));
+    const JudgeDecision decision = judge->decision();
+    const double at = decision == JudgeDecision::Continue ? lastT.value_or(0) : decidedAt;
+    printLine(stdout,
+              QStringLiteral("decision=%1 t=%2").arg(toString(decision), formatStreamTime(at)));
+    return malformed ? ExitUsage : ExitDone;
+}
+
 } // namespace
 } // namespace sb
 
@@ -1610,5 +1875,7 @@ int main(int argc, char **argv)
         return *answered;
     if (options.command == QLatin1String("journal"))
         return sb::runJournal(options);
+    if (options.command == QLatin1String("judge"))
+        return sb::runJudge(options);
     return sb::runWorkspace(options);
 }

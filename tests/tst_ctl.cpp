@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -60,6 +61,29 @@ QJsonObject rowOf(const QJsonArray &rows, const QString &service)
     return {};
 }
 
+// A count stream as signalbox-ctl judge reads it: seconds of 95 baseline and 5 canary requests
+// (a canary weight of 5 %), the baseline erring at 0.5 % (19 errors every 40 s, spread as evenly
+// as whole errors allow) and the canary at `canaryFactor` times that. Line i is at t = i x step.
+QByteArray countStream(int lines, int canaryFactor, double step = 1)
+{
+    const auto evenly = [](int i, int perFortyLines) {
+        return i * perFortyLines / 40 - (i - 1) * perFortyLines / 40;
+    };
+    QByteArray text = "t,baseline_requests,baseline_errors,canary_requests,canary_errors\n";
+    for (int i = 1; i <= lines; ++i)
+        text += QStringLiteral("%1,95,%2,5,%3\n")
+                    .arg(QString::number(i * step))
+                    .arg(evenly(i, 19))
+                    .arg(evenly(i, canaryFactor))
+                    .toUtf8();
+    return text;
+}
+
+QStringList linesOf(const QByteArray &text)
+{
+    return QString::fromUtf8(text).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+}
+
 double trafficOf(const QJsonObject &row, const QString &version)
 {
     for (const QJsonValue &value : row.value(QLatin1String("versions")).toArray()) {
@@ -97,9 +121,21 @@ private Q_SLOTS:
     void unusableJournalExits3();
     void realClockJournalIsNotSimulatedOn();
     void defaultJournalFollowsTheWorkspace();
+    void judgeRegressionStream();
+    void judgeHealthyStream();
+    void judgeMalformedLinesExit2();
+    void judgeWarnsOfOptionsTheMethodDoesNotUse();
+    void judgeNumbersIgnoreTheLocale();
 
 private:
     Run ctl(const QStringList &arguments) const;
+    // signalbox-ctl judge with `stream` on its stdin.
+    Run judge(const QStringList &arguments, const QByteArray &stream,
+              const QProcessEnvironment &environment) const;
+    Run judge(const QStringList &arguments, const QByteArray &stream) const
+    {
+        return judge(arguments, stream, m_environment);
+    }
     QString path(const QString &name) const { return m_dir.filePath(name); }
 
     QTemporaryDir m_dir;
@@ -129,6 +165,24 @@ Run TestCtl::ctl(const QStringList &arguments) const
     return run;
 }
 
+Run TestCtl::judge(const QStringList &arguments, const QByteArray &stream,
+                   const QProcessEnvironment &environment) const
+{
+    QProcess process;
+    process.setProcessEnvironment(environment);
+    process.start(QStringLiteral(SIGNALBOX_CTL_BINARY),
+                  QStringList{QStringLiteral("judge")} + arguments);
+    process.write(stream);
+    process.closeWriteChannel();
+    if (!process.waitForFinished(60'000))
+        qFatal("signalbox-ctl judge did not finish: %s", qPrintable(arguments.join(' ')));
+    Run run;
+    run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    run.out = process.readAllStandardOutput();
+    run.err = QString::fromUtf8(process.readAllStandardError());
+    return run;
+}
+
 void TestCtl::versionAndHelp()
 {
     const Run version = ctl({QStringLiteral("--version")});
@@ -137,9 +191,10 @@ void TestCtl::versionAndHelp()
 
     const Run help = ctl({QStringLiteral("--help")});
     QCOMPARE(help.exitCode, 0);
-    for (const char *word : {"status", "rollback SERVICE", "promote SERVICE", "journal verify",
-                             "--simulate", "--after", "--journal", "--timeout", "--json",
-                             "Exit codes:", "4  accepted, but it did not complete"})
+    for (const char *word :
+         {"status", "rollback SERVICE", "promote SERVICE", "journal verify", "judge --method",
+          "--alpha", "--failure-limit", "--simulate", "--after", "--journal", "--timeout", "--json",
+          "Exit codes:", "4  accepted, but it did not complete"})
         QVERIFY2(help.text().contains(QLatin1String(word)), word);
 }
 
@@ -196,6 +251,53 @@ void TestCtl::usageErrors_data()
         << QStringList{"--simulate", "pause", "chekout/production"}
         << QStringLiteral("no service 'chekout/production' in workspace 'Northwind Outfitters "
                           "(simulated)'; choose one of: checkout/production, ");
+    QTest::newRow("judge without a method")
+        << QStringList{"judge"}
+        << QStringLiteral("judge needs --method sequential or --method threshold; write: "
+                          "signalbox-ctl judge --method sequential < stream.csv");
+    QTest::newRow("judge with an unknown method")
+        << QStringList{"judge", "--method", "bayes"}
+        << QStringLiteral("--method expects sequential or threshold; got 'bayes'");
+    QTest::newRow("judge with alpha 0")
+        << QStringList{"judge", "--method", "sequential", "--alpha", "0"}
+        << QStringLiteral("--alpha expects a bound on false alarms above 0 and at most 0.5, "
+                          "like 0.05; got '0'");
+    QTest::newRow("judge with k0 not a number")
+        << QStringList{"judge", "--method", "sequential", "--k0", "one"}
+        << QStringLiteral("--k0 expects a ratio above 0, like 1 (any rise is a regression) or 1.2 "
+                          "(a rise of over 20 %); got 'one'");
+    QTest::newRow("judge promoting below k0")
+        << QStringList{"judge", "--method", "sequential", "--k0", "2", "--promote-below", "1.5"}
+        << QStringLiteral("--promote-below expects a ratio above --k0 (2), like 4; got '1.5'");
+    QTest::newRow("judge with a bound in kilograms")
+        << QStringList{"judge", "--method", "threshold", "--bound", "<= 1 kg"}
+        << QStringLiteral("--bound '<= 1 kg': 'kg' is not a unit of this metric; write a ratio "
+                          "such as 0.5% or 0.005");
+    QTest::newRow("judge with an interval below a second")
+        << QStringList{"judge", "--method", "threshold", "--interval", "0.5"}
+        << QStringLiteral("--interval expects seconds from 1 to 604800, like 60; got '0.5'");
+    QTest::newRow("judge with failure limit 0")
+        << QStringList{"judge", "--method", "threshold", "--failure-limit", "0"}
+        << QStringLiteral("--failure-limit expects the failing measurement that rolls back, from "
+                          "1 to 1000, like 3; got '0'");
+    QTest::newRow("judge with negative min requests")
+        << QStringList{"judge", "--method", "threshold", "--min-requests", "-5"}
+        << QStringLiteral("--min-requests expects a number of requests, 0 or more, like 100; "
+                          "got '-5'");
+    QTest::newRow("judge with a bad value of an option it ignores")
+        << QStringList{"judge", "--method", "threshold", "--alpha", "high"}
+        << QStringLiteral("--alpha expects a bound on false alarms");
+    QTest::newRow("judge with a workspace")
+        << QStringList{"--workspace", "shop.yaml", "judge", "--method", "sequential"}
+        << QStringLiteral("--workspace does not apply to judge: it reads counts from stdin, not "
+                          "a workspace");
+    QTest::newRow("judge with an argument")
+        << QStringList{"judge", "stream.csv", "--method", "sequential"}
+        << QStringLiteral("unexpected argument 'stream.csv'; write: signalbox-ctl judge --method "
+                          "sequential|threshold < FILE");
+    QTest::newRow("judge option with another command")
+        << QStringList{"status", "--alpha", "0.01"}
+        << QStringLiteral("--alpha goes with judge, not with status");
     QTest::newRow("demo journal without a file")
         << QStringList{"journal", "list"}
         << QStringLiteral("the built-in demo keeps no journal between runs; name the file with "
@@ -806,6 +908,122 @@ void TestCtl::defaultJournalFollowsTheWorkspace()
                  .toObject()
                  .value(QLatin1String("paused")),
              QJsonValue(true));
+}
+
+void TestCtl::judgeRegressionStream()
+{
+    // The canary errs ten times as often as its baseline from the first second.
+    const QByteArray stream = countStream(600, 10);
+
+    const Run sequential
+        = judge({QStringLiteral("--method"), QStringLiteral("sequential")}, stream);
+    QVERIFY2(sequential.exitCode == 0, qPrintable(sequential.err));
+    QVERIFY2(sequential.err.isEmpty(), qPrintable(sequential.err));
+    const QStringList lines = linesOf(sequential.out);
+    QCOMPARE(lines.size(), 2);
+    static const QRegularExpression change(
+        QStringLiteral("^t=(\\d+) decision=rollback errors: .*regression"));
+    const QRegularExpressionMatch changed = change.match(lines.at(0));
+    QVERIFY2(changed.hasMatch(), qPrintable(lines.at(0)));
+    QVERIFY2(changed.captured(1).toInt() <= 60, qPrintable(lines.at(0)));
+    QCOMPARE(lines.at(1), QStringLiteral("decision=rollback t=%1").arg(changed.captured(1)));
+
+    // 15 errors in each minute's 300 canary requests fail the threshold gate every minute; the
+    // third failure rolls back.
+    const Run threshold = judge({QStringLiteral("--method"), QStringLiteral("threshold")}, stream);
+    QVERIFY2(threshold.exitCode == 0, qPrintable(threshold.err));
+    QCOMPARE(linesOf(threshold.out),
+             (QStringList{"t=180 decision=rollback error rate failed 3 of 3 allowed measurements; "
+                          "the last, over 300 canary requests: 5.00 % > 1.00 %",
+                          "decision=rollback t=180"}));
+    // A higher failure limit waits for more failing minutes.
+    const Run patient = judge({QStringLiteral("--method"), QStringLiteral("threshold"),
+                               QStringLiteral("--failure-limit"), QStringLiteral("5")},
+                              stream);
+    QCOMPARE(linesOf(patient.out).constLast(), QStringLiteral("decision=rollback t=300"));
+}
+
+void TestCtl::judgeHealthyStream()
+{
+    // Half an hour of a canary that errs exactly as its baseline does.
+    const QByteArray stream = countStream(1800, 1);
+
+    const Run sequential
+        = judge({QStringLiteral("--method"), QStringLiteral("sequential")}, stream);
+    QVERIFY2(sequential.exitCode == 0, qPrintable(sequential.err));
+    const QStringList lines = linesOf(sequential.out);
+    QCOMPARE(lines.size(), 2);
+    static const QRegularExpression change(
+        QStringLiteral("^t=(\\d+) decision=promote errors: safe to promote"));
+    const QRegularExpressionMatch changed = change.match(lines.at(0));
+    QVERIFY2(changed.hasMatch(), qPrintable(lines.at(0)));
+    QCOMPARE(lines.at(1), QStringLiteral("decision=promote t=%1").arg(changed.captured(1)));
+
+    // The threshold gate never promotes: it goes on to the last line read.
+    const Run threshold = judge({QStringLiteral("--method"), QStringLiteral("threshold")}, stream);
+    QVERIFY2(threshold.exitCode == 0, qPrintable(threshold.err));
+    QCOMPARE(linesOf(threshold.out), QStringList{"decision=continue t=1800"});
+}
+
+void TestCtl::judgeMalformedLinesExit2()
+{
+    QByteArray stream = countStream(600, 10);
+    // Line 4 (t = 3) has more canary errors than requests; line 7 goes back in time.
+    QList<QByteArray> lines = stream.split('\n');
+    lines[3] = "3,95,0,5,9";
+    lines[6] = "4.5,95,0,5,0";
+    stream = lines.join('\n');
+
+    const Run run = judge({QStringLiteral("--method"), QStringLiteral("sequential")}, stream);
+    QCOMPARE(run.exitCode, 2);
+    QCOMPARE(run.err,
+             QStringLiteral("signalbox-ctl: stdin:4: canary_errors 9 is above canary_requests 5; "
+                            "each count of events is at most its requests\n"
+                            "signalbox-ctl: stdin:7: t 4.5 is not after the previous line's 5; "
+                            "each line's t must be later than the one before\n"));
+    // The judge went on with the good lines and still says what it decided.
+    QVERIFY2(linesOf(run.out).constLast().startsWith(QLatin1String("decision=rollback t=")),
+             run.out.constData());
+}
+
+void TestCtl::judgeWarnsOfOptionsTheMethodDoesNotUse()
+{
+    const QByteArray stream = countStream(600, 10);
+    const Run threshold
+        = judge({QStringLiteral("--method"), QStringLiteral("threshold"), QStringLiteral("--alpha"),
+                 QStringLiteral("0.01"), QStringLiteral("--k0"), QStringLiteral("1.5")},
+                stream);
+    QCOMPARE(threshold.exitCode, 0);
+    QCOMPARE(threshold.err, QStringLiteral("signalbox-ctl: --alpha, --k0 do not apply to --method "
+                                           "threshold; ignoring them\n"));
+    QCOMPARE(linesOf(threshold.out).constLast(), QStringLiteral("decision=rollback t=180"));
+
+    const Run sequential = judge({QStringLiteral("--method"), QStringLiteral("sequential"),
+                                  QStringLiteral("--bound"), QStringLiteral("<= 2%")},
+                                 stream);
+    QCOMPARE(sequential.exitCode, 0);
+    QCOMPARE(sequential.err, QStringLiteral("signalbox-ctl: --bound does not apply to --method "
+                                            "sequential; ignoring it\n"));
+}
+
+void TestCtl::judgeNumbersIgnoreTheLocale()
+{
+    QProcessEnvironment german = m_environment;
+    german.insert(QStringLiteral("LC_ALL"), QStringLiteral("de_DE.UTF-8"));
+    german.insert(QStringLiteral("LANG"), QStringLiteral("de_DE.UTF-8"));
+    // A line every half second; the gate measures every 30 s, 60 lines of 5 canary requests.
+    const QByteArray regression = countStream(600, 10, 0.5);
+    const Run threshold = judge({QStringLiteral("--method"), QStringLiteral("threshold"),
+                                 QStringLiteral("--interval"), QStringLiteral("30")},
+                                regression, german);
+    QVERIFY2(threshold.exitCode == 0, qPrintable(threshold.err));
+    QCOMPARE(linesOf(threshold.out),
+             (QStringList{"t=90 decision=rollback error rate failed 3 of 3 allowed measurements; "
+                          "the last, over 300 canary requests: 5.00 % > 1.00 %",
+                          "decision=rollback t=90"}));
+    const Run healthy = judge({QStringLiteral("--method"), QStringLiteral("threshold")},
+                              countStream(599, 1, 0.5), german);
+    QCOMPARE(linesOf(healthy.out), QStringList{"decision=continue t=299.5"});
 }
 
 QTEST_GUILESS_MAIN(TestCtl)
