@@ -236,14 +236,15 @@ QVariant GateModel::displayJudge(const Row &row, int column) const
             .arg(settingText(settings.k0), settingText(settings.promoteBelow),
                  percentText(settings.alpha));
     case VerdictColumn: {
-        // The decision, and what it means for the stage when that is not plain from it: "no
-        // evidence yet" passes a stage at the end of its bake once enough requests were seen.
+        // The decision, and under it what it means for the stage when that is not plain from
+        // it: "no evidence yet" passes a stage at the end of its bake once enough requests were
+        // seen.
         const std::optional<Measurement> &last = row.state.last;
         if (reading.decision == JudgeDecision::Continue && last) {
             if (last->verdict == Verdict::Pass)
-                return tr("%1 · passes").arg(describe(reading.decision));
+                return tr("%1\npasses").arg(describe(reading.decision));
             if (last->verdict == Verdict::Inconclusive)
-                return tr("%1 · holds").arg(describe(reading.decision));
+                return tr("%1\nholds").arg(describe(reading.decision));
         }
         return describe(reading.decision);
     }

@@ -193,7 +193,7 @@ void TestReleaseModels::aSequentialGateShowsItsJudge()
     s.gates[1].last = measured(Verdict::Pass, 0, 0, 0, "errors: no evidence yet");
     model.setRelease(p, s);
     QCOMPARE(model.index(1, GateModel::VerdictColumn).data().toString(),
-             QStringLiteral("no evidence yet · passes"));
+             QStringLiteral("no evidence yet\npasses"));
     s.judges[QStringLiteral("judge")].decision = JudgeDecision::Promote;
     model.setRelease(p, s);
     QCOMPARE(model.index(1, GateModel::VerdictColumn).data().toString(),
