@@ -143,7 +143,6 @@ std::optional<Measurement> readSequentialGate(const GateSpec &gate, SequentialGa
         // A count the gate was asked for and could not take: it holds the stage, never passes
         // it on half the evidence.
         m.why = QStringLiteral("%1; %2").arg(skipped.join(QStringLiteral("; ")), m.why);
-        skipped.clear();
     } else if (m.canaryRequests >= gate.minRequests) {
         m.verdict = Verdict::Pass;
     } else {
