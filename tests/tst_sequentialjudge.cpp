@@ -174,8 +174,7 @@ private slots:
             if (good.decision == JudgeDecision::Promote) {
                 sawSafe = true;
                 QVERIFY(good.ratio.upper && *good.ratio.upper <= 2);
-                QVERIFY2(describe(good).contains(QStringLiteral("< ")),
-                         qPrintable(describe(good)));
+                QVERIFY2(describe(good).contains(QStringLiteral("< ")), qPrintable(describe(good)));
             }
         }
         QVERIFY(sawRegression && sawSafe);
