@@ -47,7 +47,8 @@ struct GateState {
 // A sequential gate's state for the whole release: its evidence is not reset from stage to stage.
 struct SequentialGateState {
     JudgeEvidence evidence;
-    // The latency that counts as slow, fixed when the gate first reads an interval.
+    // The latency that counts as slow: the gate's own, or fixed from the first interval with
+    // enough baseline requests (sequentialgate.h).
     std::optional<double> slowerThanMs;
     // The end of the last interval read: the next one must start at or after it, so that no
     // request is counted twice.

@@ -1,5 +1,6 @@
 #include "sequentialgate.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace sb {
